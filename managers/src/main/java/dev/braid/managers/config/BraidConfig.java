@@ -1,0 +1,63 @@
+package dev.braid.managers.config;
+
+import java.util.List;
+
+/**
+ * The whole configuration of a Braid system: one immutable value, validated whole by
+ * {@link ConfigValidator} before anything uses it. Field names are the YAML/JSON keys;
+ * {@code docs/config.md} is the reference.
+ */
+public record BraidConfig(
+        List<Site> sites,
+        List<FrontEndNode> frontEnds,
+        List<BackEndNode> backEnds,
+        List<ClientClass> clientClasses,
+        List<RedirectorNode> redirectors,
+        ManagersNode managers,
+        TmpSettings tmp) {
+
+    public BraidConfig {
+        sites = sites == null ? List.of() : List.copyOf(sites);
+        frontEnds = frontEnds == null ? List.of() : List.copyOf(frontEnds);
+        backEnds = backEnds == null ? List.of() : List.copyOf(backEnds);
+        clientClasses = clientClasses == null ? List.of() : List.copyOf(clientClasses);
+        redirectors = redirectors == null ? List.of() : List.copyOf(redirectors);
+        managers = managers == null ? ManagersNode.DEFAULT : managers;
+        tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
+    }
+
+    public Site site(String name) {
+        return sites.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
+    }
+
+    public FrontEndNode frontEnd(String name) {
+        return frontEnds.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+    }
+
+    public BackEndNode backEnd(String name) {
+        return backEnds.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+    }
+
+    public RedirectorNode redirector(String name) {
+        return redirectors.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /** The site serving {@code host} (a Host header or DNS name, case-insensitive, port ignored), or null. */
+    public Site siteForHost(String host) {
+        if (host == null) {
+            return null;
+        }
+        String h = HostPort.stripPort(host).toLowerCase(java.util.Locale.ROOT);
+        if (h.endsWith(".")) {
+            h = h.substring(0, h.length() - 1);
+        }
+        for (Site s : sites) {
+            for (String name : s.hostnames()) {
+                if (name.equalsIgnoreCase(h)) {
+                    return s;
+                }
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,19 @@
+package dev.braid.managers.config;
+
+import java.util.List;
+
+/**
+ * A customer site: the host names Braid answers for, and its redundant origin servers.
+ *
+ * @param dnsTtlSeconds TTL of the redirector's answers for this site's names, in seconds (default 20)
+ */
+public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins) {
+
+    public static final int DEFAULT_DNS_TTL_SECONDS = 20;
+
+    public Site {
+        hostnames = hostnames == null ? List.of() : List.copyOf(hostnames);
+        origins = origins == null ? List.of() : List.copyOf(origins);
+        dnsTtlSeconds = dnsTtlSeconds == null ? DEFAULT_DNS_TTL_SECONDS : dnsTtlSeconds;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.braid.managers.config;
+
+import java.util.List;
+
+/**
+ * Settings of every TMP link and its blender.
+ *
+ * @param packetBytes    payload bytes per TMP packet (default 1400)
+ * @param subPacketBytes largest sub-packet the blender takes from one stream (default 512)
+ * @param blenderPolicy  {@code per-connection} (the seed's normalisation) or {@code per-class} (DRR)
+ * @param ringWeights    default weight per ring, ring 0 first, used for rings no client class names
+ */
+public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights) {
+
+    public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null);
+
+    public TmpSettings {
+        packetBytes = packetBytes == null ? 1400 : packetBytes;
+        subPacketBytes = subPacketBytes == null ? 512 : subPacketBytes;
+        blenderPolicy = blenderPolicy == null ? "per-connection" : blenderPolicy;
+        ringWeights = ringWeights == null ? List.of(16, 8, 4, 2, 1) : List.copyOf(ringWeights);
+    }
+}
