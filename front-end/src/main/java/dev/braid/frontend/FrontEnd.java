@@ -1,0 +1,261 @@
+package dev.braid.frontend;
+
+import dev.braid.managers.config.BackEndNode;
+import dev.braid.managers.config.BraidConfig;
+import dev.braid.managers.config.ClientClass;
+import dev.braid.managers.config.FrontEndNode;
+import dev.braid.managers.config.HostPort;
+import dev.braid.managers.config.Site;
+import dev.braid.runtime.EventLoops;
+import dev.braid.runtime.Metrics;
+import dev.braid.runtime.StrictHttp;
+import dev.braid.tmp.LinkCore;
+import dev.braid.tmp.LinkSettings;
+import dev.braid.tmp.TmpClient;
+import dev.braid.tmp.TmpLink;
+import dev.braid.tmp.TmpStream;
+import dev.braid.tmp.TmpStreamHandler;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The front-end role: the client-facing HTTP/1.1 server. Each request is checked, classified into
+ * a client class, and carried over a TMP link to a back-end of its site at the class's priority.
+ */
+public final class FrontEnd implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontEnd.class);
+
+    /**
+     * @param name   this node's name in the configuration (its entry under {@code frontEnds})
+     * @param listen HTTP address to bind (null: the node's {@code listen} from the configuration)
+     */
+    public record Options(String name, InetSocketAddress listen, EventLoops loops, Metrics metrics,
+                          BraidConfig config) {
+        public Options {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(loops, "loops");
+            Objects.requireNonNull(metrics, "metrics");
+            Objects.requireNonNull(config, "config");
+            if (config.frontEnd(name) == null) {
+                throw new IllegalArgumentException("name: " + name + " (expected: a front-end of the configuration)");
+            }
+        }
+    }
+
+    private record State(BraidConfig config, FrontEndNode node, ClientClassifier classifier,
+                         Map<String, Integer> ringOfClass) {
+    }
+
+    private final String name;
+    private final EventLoops loops;
+    private final FrontEndMetrics metrics;
+    private volatile State state;
+    private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
+    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final Channel server;
+
+    private FrontEnd(Options options) {
+        this.name = options.name();
+        this.loops = options.loops();
+        this.metrics = new FrontEndMetrics(options.metrics());
+        this.state = compile(options.config(), name);
+        syncLinks(options.config());
+        InetSocketAddress listen = options.listen() != null ? options.listen()
+                : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
+        this.server = new ServerBootstrap()
+                .group(loops.group())
+                .channel(loops.transport().serverSocketChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        clients.add(ch);
+                        ch.pipeline().addLast(new HttpServerCodec(StrictHttp.decoderConfig()),
+                                new GatewayHandler(FrontEnd.this));
+                    }
+                })
+                .bind(listen).syncUninterruptibly().channel();
+        options.metrics().gauge("braid_frontend_client_connections", "Client connections open", clients::size);
+        options.metrics().gauge("braid_frontend_links_up", "TMP links to back-ends currently up",
+                () -> links.values().stream().filter(c -> c.link() != null).count());
+        log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
+    }
+
+    public static FrontEnd start(Options options) {
+        return new FrontEnd(options);
+    }
+
+    private static State compile(BraidConfig config, String name) {
+        FrontEndNode node = config.frontEnd(name);
+        if (node == null) {
+            throw new IllegalArgumentException("frontEnds: no front-end named " + name);
+        }
+        Map<String, Integer> rings = new HashMap<>();
+        for (ClientClass c : config.clientClasses()) {
+            rings.put(c.name(), c.ring());
+        }
+        return new State(config, node, new ClientClassifier(config.clientClasses()), Map.copyOf(rings));
+    }
+
+    private static LinkSettings linkSettings(BraidConfig config) {
+        var tmp = config.tmp();
+        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), tmp.ringWeights());
+    }
+
+    /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */
+    public void update(BraidConfig config) {
+        State next = compile(config, name);
+        state = next;
+        syncLinks(config);
+        LinkSettings settings = linkSettings(config);
+        for (TmpClient c : links.values()) {
+            TmpLink l = c.link();
+            if (l != null) {
+                l.updateBlender(settings.blender());
+            }
+        }
+    }
+
+    private synchronized void syncLinks(BraidConfig config) {
+        FrontEndNode node = config.frontEnd(name);
+        for (String be : node.backEnds()) {
+            BackEndNode backEnd = config.backEnd(be);
+            if (backEnd == null || links.containsKey(be)) {
+                continue;
+            }
+            InetSocketAddress address = HostPort.parse("backEnds[" + be + "].listen", backEnd.listen());
+            links.put(be, TmpClient.start(loops, address, be, linkSettings(config), name,
+                    new LinkCore.Listener() {
+                        @Override
+                        public TmpStreamHandler onStreamOpened(TmpStream stream) {
+                            // Back-ends do not open streams towards front-ends.
+                            return null;
+                        }
+                    }));
+        }
+        links.entrySet().removeIf(e -> {
+            if (!node.backEnds().contains(e.getKey())) {
+                e.getValue().close();
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /**
+     * The site a request is for: by Host; a request addressed to this front-end's own IP address
+     * reaches its site when the front-end serves exactly one (it is then unambiguous).
+     */
+    Site siteFor(String host, InetSocketAddress local) {
+        State s = state;
+        Site site = s.config().siteForHost(host);
+        if (site != null) {
+            return s.node().sites().contains(site.name()) ? site : null;
+        }
+        if (host != null && s.node().sites().size() == 1 && isOwnAddress(HostPort.stripPort(host), local, s.node())) {
+            return s.config().site(s.node().sites().get(0));
+        }
+        return null;
+    }
+
+    private static boolean isOwnAddress(String host, InetSocketAddress local, FrontEndNode node) {
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        if (!h.isEmpty() && (Character.digit(h.charAt(0), 16) >= 0 || h.contains(":")) && looksLikeIp(h)) {
+            try {
+                InetAddress a = InetAddress.getByName(h);
+                return a.equals(local.getAddress()) || h.equals(node.publicAddress());
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private static boolean looksLikeIp(String h) {
+        return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
+    }
+
+    /** The best established link to a back-end serving {@code site}, or null. */
+    TmpLink linkFor(Site site) {
+        State s = state;
+        for (String be : s.node().backEnds()) {
+            BackEndNode backEnd = s.config().backEnd(be);
+            if (backEnd == null || !backEnd.sites().contains(site.name())) {
+                continue;
+            }
+            TmpClient c = links.get(be);
+            TmpLink l = c == null ? null : c.link();
+            if (l != null) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    /** Waits (up to the timeout) until every configured link is up; for start-up and tests. */
+    public boolean awaitLinks(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (TmpClient c : links.values()) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                c.awaitLink().get(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (Exception e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    ClientClassifier classifier() {
+        return state.classifier();
+    }
+
+    int ring(ClientClass cls) {
+        return Math.min(cls.ring(), state.config().tmp().ringWeights().size() - 1);
+    }
+
+    FrontEndMetrics metrics() {
+        return metrics;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    @Override
+    public void close() {
+        server.close().awaitUninterruptibly();
+        clients.close().awaitUninterruptibly();
+        links.values().forEach(TmpClient::close);
+        links.clear();
+    }
+}

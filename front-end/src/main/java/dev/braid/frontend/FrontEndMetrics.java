@@ -1,0 +1,36 @@
+package dev.braid.frontend;
+
+import dev.braid.runtime.Metrics;
+
+/** The front-end's metrics, named after events. */
+final class FrontEndMetrics {
+
+    private final Metrics.Counter requests;
+    private final Metrics.Counter rejected;
+    private final Metrics.Histogram duration;
+    private final Metrics.Counter bytesOut;
+
+    FrontEndMetrics(Metrics metrics) {
+        requests = metrics.counter("braid_frontend_requests_total",
+                "Requests answered, by client class, cache status and response status", "class", "cache", "status");
+        rejected = metrics.counter("braid_frontend_bad_requests_total",
+                "Requests refused before forwarding, by status", "status");
+        duration = metrics.histogram("braid_frontend_request_duration_seconds",
+                "Time from request head to the end of the response, by client class", Metrics.LATENCY_SECONDS, "class");
+        bytesOut = metrics.counter("braid_frontend_response_body_bytes_total",
+                "Response bytes sent to clients, by client class", "class");
+    }
+
+    void answered(String clientClass, String cache, int status, long nanos) {
+        requests.inc(clientClass, cache, Integer.toString(status));
+        duration.observe(nanos / 1e9, clientClass);
+    }
+
+    void rejected(int status) {
+        rejected.inc(Integer.toString(status));
+    }
+
+    void bytes(String clientClass, long n) {
+        bytesOut.add(n, clientClass);
+    }
+}

@@ -1,0 +1,446 @@
+package dev.braid.frontend;
+
+import dev.braid.managers.config.ClientClass;
+import dev.braid.managers.config.Site;
+import dev.braid.runtime.HttpForwarding;
+import dev.braid.runtime.StrictHttp;
+import dev.braid.tmp.ResetCode;
+import dev.braid.tmp.TmpLink;
+import dev.braid.tmp.TmpStream;
+import dev.braid.tmp.TmpStreamHandler;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+
+/**
+ * One client connection at the front-end. Requests are handled one at a time in arrival order
+ * (pipelined requests wait, already parsed, until the response before them is complete); each is
+ * checked, classified and re-serialised onto a TMP stream at its class's priority, and the
+ * response read back from the stream is sent to the client with Via and X-Cache added.
+ *
+ * <p>Reads from the client are explicit (auto-read is off): the next read happens only when the
+ * current exchange can take more, so a fast uploader cannot fill memory.
+ */
+final class GatewayHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
+
+    private final FrontEnd frontEnd;
+    private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private Exchange current;
+    /** Set after a request we could not parse: everything after it is discarded and the connection closes. */
+    private boolean closing;
+
+    GatewayHandler(FrontEnd frontEnd) {
+        this.frontEnd = frontEnd;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing || !(msg instanceof HttpObject)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        inbound.add((HttpObject) msg);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        readIfReady();
+    }
+
+    /** Asks for more bytes when the current exchange can take them, or when idle between requests. */
+    private void readIfReady() {
+        if (closing || !ctx.channel().isActive() || !inbound.isEmpty()) {
+            return;
+        }
+        if (current == null || current.wantsRequestBytes()) {
+            ctx.read();
+        }
+    }
+
+    private void process() {
+        while (!closing && !inbound.isEmpty()) {
+            HttpObject next = inbound.peek();
+            if (current == null) {
+                inbound.poll();
+                if (next instanceof HttpRequest request) {
+                    startExchange(request);
+                } else {
+                    // A stray body part after an exchange that ended early; the request is already answered.
+                    ReferenceCountUtil.release(next);
+                }
+            } else if (!current.requestDone) {
+                if (!current.canTakeBody()) {
+                    return;
+                }
+                inbound.poll();
+                if (next instanceof HttpContent content) {
+                    current.requestBody(content);
+                } else {
+                    ReferenceCountUtil.release(next);
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    private void startExchange(HttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            int status = cause instanceof TooLongHttpLineException ? 414
+                    : cause instanceof TooLongHttpHeaderException ? 431
+                    : cause instanceof TooLongFrameException ? 413 : 400;
+            ReferenceCountUtil.release(request);
+            reject(status, "malformed request: " + cause.getMessage(), true);
+            return;
+        }
+        long start = System.nanoTime();
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        int hosts = request.headers().getAll(HttpHeaderNames.HOST).size();
+        if (hosts > 1 || hosts == 0 && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            ReferenceCountUtil.release(request);
+            reject(400, hosts > 1 ? "more than one Host header" : "missing Host header", true);
+            return;
+        }
+        if (request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING) && !HttpUtil.isTransferEncodingChunked(request)) {
+            ReferenceCountUtil.release(request);
+            reject(501, "unsupported transfer coding " + request.headers().get(HttpHeaderNames.TRANSFER_ENCODING), true);
+            return;
+        }
+        Site site = frontEnd.siteFor(host, (InetSocketAddress) ctx.channel().localAddress());
+        if (site == null) {
+            ReferenceCountUtil.release(request);
+            reject(421, "this front-end serves no site for host " + host, !hasNoBody(request));
+            return;
+        }
+        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+        ClientClass cls = frontEnd.classifier().classify(client.getAddress(), request);
+        TmpLink link = frontEnd.linkFor(site);
+        if (link == null) {
+            ReferenceCountUtil.release(request);
+            reject(502, "no TMP link to a back-end of site " + site.name() + " is up", !hasNoBody(request));
+            return;
+        }
+        current = new Exchange(request, cls, site, start);
+        current.open(link);
+        ReferenceCountUtil.release(request);
+    }
+
+    private static boolean hasNoBody(HttpRequest request) {
+        return !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+    }
+
+    /** Answers a request the front-end refuses itself. */
+    private void reject(int status, String reason, boolean close) {
+        frontEnd.metrics().rejected(status);
+        if (close) {
+            closing = true;
+            releaseInbound();
+        }
+        writeError(status, reason, close, false);
+    }
+
+    private void writeError(int status, String reason, boolean close, boolean head) {
+        byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        res.headers().set("X-Braid-Error", reason.replaceAll("[\\r\\n]", " "));
+        if (close) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        ChannelFuture f = ctx.writeAndFlush(res);
+        if (close) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        } else {
+            process();
+            readIfReady();
+        }
+    }
+
+    private void exchangeDone(boolean keepAlive) {
+        current = null;
+        if (!keepAlive) {
+            closing = true;
+            releaseInbound();
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        process();
+        readIfReady();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        releaseInbound();
+        if (current != null) {
+            current.clientGone();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    private void releaseInbound() {
+        HttpObject o;
+        while ((o = inbound.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
+    }
+
+    /**
+     * One request and its response. Client-side work runs on the client channel's loop; stream
+     * events arrive on the link's loop and are handed over.
+     */
+    private final class Exchange implements TmpStreamHandler {
+        private final HttpRequest request;
+        private final HttpMethod method;
+        private final ClientClass cls;
+        private final long startNanos;
+        private final boolean clientKeepAlive;
+        /** Serialises the request onto the stream and parses the response from it. */
+        private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
+        private TmpStream stream;
+        boolean requestDone;
+        private boolean responseStarted;
+        private boolean responseKeepAlive = true;
+        private boolean finished;
+        private int status;
+
+        Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos) {
+            this.request = request;
+            this.method = request.method();
+            this.cls = cls;
+            this.startNanos = startNanos;
+            this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+        }
+
+        void open(TmpLink link) {
+            HttpRequest forward = HttpForwarding.forwardRequest(request, frontEnd.name());
+            if (HttpUtil.is100ContinueExpected(request)) {
+                // The front-end takes the body itself, so it answers the expectation at once.
+                forward.headers().remove(HttpHeaderNames.EXPECT);
+                ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                        Unpooled.EMPTY_BUFFER));
+            }
+            InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+            String clientIp = client.getAddress().getHostAddress();
+            forward.headers().add("X-Forwarded-For", clientIp);
+            forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
+                    ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=http");
+            stream = link.openStream(frontEnd.ring(cls), cls.name(), false, this);
+            codec.writeOutbound(forward);
+            drainToStream();
+        }
+
+        boolean canTakeBody() {
+            return stream.isWritable();
+        }
+
+        boolean wantsRequestBytes() {
+            return !requestDone && stream.isWritable();
+        }
+
+        void requestBody(HttpContent content) {
+            if (content.decoderResult().isFailure()) {
+                content.release();
+                stream.reset(ResetCode.CANCELLED, "client sent a malformed body");
+                finished = true;
+                codec.finishAndReleaseAll();
+                closing = true;
+                releaseInbound();
+                writeError(400, "malformed request body: " + content.decoderResult().cause().getMessage(), true,
+                        false);
+                return;
+            }
+            boolean last = content instanceof LastHttpContent;
+            if (finished) {
+                content.release();
+            } else {
+                codec.writeOutbound(content);
+                drainToStream();
+            }
+            if (last) {
+                requestDone = true;
+                if (!finished) {
+                    stream.end();
+                }
+            }
+        }
+
+        private void drainToStream() {
+            ByteBuf out;
+            while ((out = codec.readOutbound()) != null) {
+                stream.write(out);
+            }
+        }
+
+        // ---- stream events (link loop) ----
+
+        @Override
+        public void onData(TmpStream s, ByteBuf data, boolean fin) {
+            ctx.executor().execute(() -> responseBytes(data, fin));
+        }
+
+        @Override
+        public void onReset(TmpStream s, ResetCode code, String reason) {
+            ctx.executor().execute(() -> streamReset(code, reason));
+        }
+
+        @Override
+        public void onWritable(TmpStream s) {
+            ctx.executor().execute(() -> {
+                if (current == this) {
+                    process();
+                    readIfReady();
+                }
+            });
+        }
+
+        // ---- client loop ----
+
+        private void responseBytes(ByteBuf data, boolean fin) {
+            int n = data.readableBytes();
+            if (finished) {
+                data.release();
+                stream.consumed(n);
+                return;
+            }
+            codec.writeInbound(data);
+            ChannelFuture lastWrite = null;
+            boolean complete = false;
+            Object msg;
+            while ((msg = codec.readInbound()) != null) {
+                if (finished) {
+                    ReferenceCountUtil.release(msg);
+                    continue;
+                }
+                HttpObject obj = (HttpObject) msg;
+                if (obj.decoderResult().isFailure()) {
+                    ReferenceCountUtil.release(msg);
+                    failUpstream(502, "malformed response from the back-end: " + obj.decoderResult().cause().getMessage());
+                    continue;
+                }
+                if (msg instanceof HttpResponse res) {
+                    responseStarted = true;
+                    status = res.status().code();
+                    responseKeepAlive = HttpUtil.isKeepAlive(res);
+                    HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
+                    out.headers().set("X-Cache", "BYPASS");
+                    if (!clientKeepAlive || !requestDone) {
+                        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    }
+                    if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isTransferEncodingChunked(out)) {
+                        // An HTTP/1.0 client cannot read chunked framing: delimit the body by closing.
+                        HttpUtil.setTransferEncodingChunked(out, false);
+                        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    }
+                    lastWrite = ctx.write(out);
+                }
+                if (msg instanceof HttpContent content) {
+                    frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
+                    complete = content instanceof LastHttpContent;
+                    lastWrite = ctx.write(content);
+                }
+            }
+            if (lastWrite != null) {
+                ctx.flush();
+                lastWrite.addListener(f -> stream.consumed(n));
+            } else {
+                stream.consumed(n);
+            }
+            if (complete && !finished) {
+                finished = true;
+                codec.finishAndReleaseAll();
+                frontEnd.metrics().answered(cls.name(), "BYPASS", status, System.nanoTime() - startNanos);
+                exchangeDone(clientKeepAlive && requestDone);
+            } else if (fin && !finished) {
+                failUpstream(502, "the back-end ended the response early");
+            }
+        }
+
+        private void streamReset(ResetCode code, String reason) {
+            if (finished) {
+                return;
+            }
+            failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+        }
+
+        /** The upstream side failed: answer with an error if nothing was sent yet, else cut the connection. */
+        private void failUpstream(int status, String reason) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            stream.reset(ResetCode.CANCELLED, reason);
+            codec.finishAndReleaseAll();
+            frontEnd.metrics().answered(cls.name(), "BYPASS", status, System.nanoTime() - startNanos);
+            if (responseStarted) {
+                closing = true;
+                releaseInbound();
+                ctx.close();
+                return;
+            }
+            current = null;
+            boolean close = !requestDone || !clientKeepAlive;
+            if (close) {
+                closing = true;
+                releaseInbound();
+            }
+            writeError(status, reason, close, HttpMethod.HEAD.equals(method));
+        }
+
+        void clientGone() {
+            if (!finished) {
+                finished = true;
+                stream.reset(ResetCode.CANCELLED, "client closed the connection");
+                codec.finishAndReleaseAll();
+            }
+        }
+    }
+}

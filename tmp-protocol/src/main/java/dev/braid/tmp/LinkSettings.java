@@ -1,0 +1,76 @@
+package dev.braid.tmp;
+
+import dev.braid.blender.BlenderSettings;
+
+import java.time.Duration;
+
+/**
+ * Settings of one TMP link, the same on both carriers.
+ *
+ * @param packetBytes          payload bytes per TMP packet (default 1400)
+ * @param streamWindowBytes    flow-control credit per stream: bytes a peer may send beyond what
+ *                             this side has consumed (default 256 KiB)
+ * @param linkWindowBytes      flow-control credit for the whole link (default 16 MiB)
+ * @param maxStreams           concurrent streams a peer may open (default 10,000)
+ * @param sendHighWaterBytes   queued bytes above which a stream reports not writable (default 128 KiB)
+ * @param sendLowWaterBytes    queued bytes below which it becomes writable again (default 32 KiB)
+ * @param keepalive            a PING is sent after this long without sending (default 10 s)
+ * @param idleTimeout          the link is closed after this long without receiving (default 30 s)
+ * @param handshakeTimeout     the peer's HELLO must arrive within this (default 5 s)
+ * @param blender              rings, weights, sub-packet size, policy
+ */
+public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWindowBytes, int maxStreams,
+                           int sendHighWaterBytes, int sendLowWaterBytes, Duration keepalive,
+                           Duration idleTimeout, Duration handshakeTimeout, BlenderSettings blender) {
+
+    public static final LinkSettings DEFAULT = new LinkSettings(1400, 256 * 1024, 16L * 1024 * 1024, 10_000,
+            128 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5),
+            BlenderSettings.DEFAULT);
+
+    public LinkSettings {
+        require(packetBytes >= 576 && packetBytes <= 65_000, "packetBytes", packetBytes, "576..65000");
+        require(streamWindowBytes >= 1024, "streamWindowBytes", streamWindowBytes, ">= 1024");
+        require(linkWindowBytes >= streamWindowBytes, "linkWindowBytes", linkWindowBytes, ">= streamWindowBytes");
+        require(maxStreams >= 1, "maxStreams", maxStreams, ">= 1");
+        require(sendLowWaterBytes >= 0 && sendLowWaterBytes < sendHighWaterBytes, "sendLowWaterBytes",
+                sendLowWaterBytes, "0 <= value < sendHighWaterBytes");
+        require(!keepalive.isNegative() && !keepalive.isZero(), "keepalive", keepalive, "> 0");
+        require(idleTimeout.compareTo(keepalive) > 0, "idleTimeout", idleTimeout, "> keepalive");
+        require(!handshakeTimeout.isNegative() && !handshakeTimeout.isZero(), "handshakeTimeout", handshakeTimeout, "> 0");
+        if (blender == null) {
+            throw new IllegalArgumentException("blender: null (expected: blender settings)");
+        }
+    }
+
+    /**
+     * Default settings with the packet size and blender the managers configure.
+     *
+     * @param policy {@code per-connection} or {@code per-class}
+     */
+    public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, java.util.List<Integer> ringWeights) {
+        int[] weights = ringWeights.stream().mapToInt(Integer::intValue).toArray();
+        return DEFAULT.withPacketBytes(packetBytes).withBlender(
+                new BlenderSettings(weights, subPacketBytes, BlenderSettings.Policy.parse(policy)));
+    }
+
+    private static void require(boolean ok, String field, Object value, String expected) {
+        if (!ok) {
+            throw new IllegalArgumentException(field + ": " + value + " (expected: " + expected + ")");
+        }
+    }
+
+    public LinkSettings withBlender(BlenderSettings b) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, b);
+    }
+
+    public LinkSettings withPacketBytes(int bytes) {
+        return new LinkSettings(bytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, blender);
+    }
+
+    public LinkSettings withWindows(int streamWindow, long linkWindow) {
+        return new LinkSettings(packetBytes, streamWindow, linkWindow, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, blender);
+    }
+}

@@ -1,0 +1,275 @@
+package dev.braid.tmp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The TCP carrier of a TMP link: packets travel as {@code [u16 length][frames]} on one TCP
+ * connection, the kernel provides reliability, and this handler only runs the HELLO handshake and
+ * moves packets between the socket and the {@link LinkCore}. Packets are pulled from the core only
+ * while the socket is writable, so unsent data waits in the blender where priority still acts.
+ */
+final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(TcpLinkHandler.class);
+
+    static final int PROTOCOL_VERSION = 1;
+    static final int MAX_PACKET = 65_535;
+    /** Packets are gathered into socket writes of about this size. */
+    private static final int WRITE_CHUNK = 64 * 1024;
+
+    private final boolean initiator;
+    private final String localName;
+    private final int localRole;
+    private final LinkSettings settings;
+    private final LinkCore.Listener listener;
+    private final Consumer<TmpLink> onEstablished;
+
+    private ChannelHandlerContext ctx;
+    private LinkCore core;
+    private TmpLink link;
+    private boolean flushScheduled;
+    private ScheduledFuture<?> handshakeTimeout;
+    private String closeReason = "connection closed";
+
+    TcpLinkHandler(boolean initiator, String localName, int localRole, LinkSettings settings,
+                   LinkCore.Listener listener, Consumer<TmpLink> onEstablished) {
+        this.initiator = initiator;
+        this.localName = localName;
+        this.localRole = localRole;
+        this.settings = settings;
+        this.listener = listener;
+        this.onEstablished = onEstablished;
+    }
+
+    /** Adds the carrier's handlers to a fresh TCP channel's pipeline. */
+    static void install(io.netty.channel.Channel ch, TcpLinkHandler handler, LinkSettings settings) {
+        ch.pipeline().addLast(
+                new IdleStateHandler(settings.idleTimeout().toMillis(), settings.keepalive().toMillis(), 0,
+                        TimeUnit.MILLISECONDS),
+                new LengthFieldBasedFrameDecoder(MAX_PACKET + 2, 0, 2, 0, 2),
+                handler);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        ByteBuf hello = ctx.alloc().buffer(64);
+        hello.writeShort(0);
+        Frames.writeHello(hello, PROTOCOL_VERSION, localRole, localName, settings.linkWindowBytes(),
+                settings.streamWindowBytes());
+        hello.setShort(0, hello.readableBytes() - 2);
+        ctx.writeAndFlush(hello);
+        handshakeTimeout = ctx.executor().schedule(() -> {
+            if (core == null) {
+                fail("no HELLO from the peer within " + settings.handshakeTimeout().toMillis() + " ms");
+            }
+        }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf packet = (ByteBuf) msg;
+        try {
+            if (core == null) {
+                handshake(packet);
+            } else {
+                core.receive(packet);
+            }
+        } catch (TmpProtocolException e) {
+            log.warn("link to {}: {} ({})", core != null ? core.peerName() : ctx.channel().remoteAddress(),
+                    e.getMessage(), e.code());
+            goawayAndClose(e.code(), e.getMessage());
+        } finally {
+            packet.release();
+        }
+    }
+
+    private void handshake(ByteBuf packet) throws TmpProtocolException {
+        HelloCapture hello = new HelloCapture();
+        Frames.decode(packet, hello);
+        if (!hello.seen) {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "first packet is not a HELLO");
+        }
+        if (hello.version != PROTOCOL_VERSION) {
+            throw new TmpProtocolException(ResetCode.VERSION_MISMATCH, "peer speaks TMP version " + hello.version
+                    + " (expected: " + PROTOCOL_VERSION + ")");
+        }
+        if (hello.streamWindow < 1024) {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "stream window " + hello.streamWindow
+                    + " (expected: >= 1024)");
+        }
+        handshakeTimeout.cancel(false);
+        core = new LinkCore(ctx.executor(), settings, initiator, hello.name, hello.maxData, hello.streamWindow,
+                listener, this::wakeup);
+        link = new TmpLink(core, ctx.channel(), "tcp");
+        log.info("TMP link (tcp) {} {} established", initiator ? "to" : "from", hello.name);
+        onEstablished.accept(link);
+    }
+
+    private void wakeup() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.executor().execute(this::flushOut);
+        }
+    }
+
+    private void flushOut() {
+        flushScheduled = false;
+        if (core == null || !ctx.channel().isActive()) {
+            return;
+        }
+        int packetBytes = settings.packetBytes();
+        boolean wrote = false;
+        while (ctx.channel().isWritable() && core.hasOutput()) {
+            ByteBuf out = ctx.alloc().ioBuffer(WRITE_CHUNK);
+            while (out.writableBytes() >= packetBytes + 2 + 4096 && core.hasOutput()) {
+                int lengthAt = out.writerIndex();
+                out.writeShort(0);
+                int n = core.writePacket(out, packetBytes);
+                if (n == 0) {
+                    out.writerIndex(lengthAt);
+                    break;
+                }
+                out.setShort(lengthAt, n);
+            }
+            if (out.isReadable()) {
+                ctx.write(out);
+                wrote = true;
+            } else {
+                out.release();
+                break;
+            }
+        }
+        if (wrote) {
+            ctx.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            flushOut();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent idle) {
+            switch (idle.state()) {
+                case WRITER_IDLE -> {
+                    if (core != null) {
+                        core.ping(ThreadLocalRandom.current().nextLong());
+                    }
+                }
+                case READER_IDLE -> fail("nothing received for " + settings.idleTimeout().toMillis() + " ms");
+                default -> {
+                }
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (handshakeTimeout != null) {
+            handshakeTimeout.cancel(false);
+        }
+        if (core != null) {
+            log.info("TMP link (tcp) {} {} closed: {}", initiator ? "to" : "from", core.peerName(), closeReason);
+            core.close(closeReason);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        fail(cause.getClass().getSimpleName() + ": " + cause.getMessage());
+    }
+
+    private void fail(String reason) {
+        closeReason = reason;
+        ctx.close();
+    }
+
+    private void goawayAndClose(ResetCode code, String reason) {
+        closeReason = code + ": " + reason;
+        ByteBuf out = ctx.alloc().buffer(64);
+        out.writeShort(0);
+        Frames.writeGoaway(out, 0, code, reason);
+        out.setShort(0, out.readableBytes() - 2);
+        ctx.writeAndFlush(out).addListener(f -> ctx.close());
+    }
+
+    /** Reads the peer's HELLO; any other frame before it is a protocol error. */
+    private static final class HelloCapture implements Frames.Visitor {
+        boolean seen;
+        int version;
+        String name;
+        long maxData;
+        long streamWindow;
+
+        @Override
+        public void hello(int version, int role, String nodeName, long maxData, long streamWindow) {
+            this.seen = true;
+            this.version = version;
+            this.name = nodeName;
+            this.maxData = maxData;
+            this.streamWindow = streamWindow;
+        }
+
+        private static TmpProtocolException early(String frame) {
+            return new TmpProtocolException(ResetCode.PROTOCOL_ERROR, frame + " before HELLO");
+        }
+
+        @Override
+        public void streamOpen(long streamId, int ring, int flags, String clientClass) throws TmpProtocolException {
+            throw early("STREAM_OPEN");
+        }
+
+        @Override
+        public void data(long streamId, long offset, ByteBuf payload, boolean fin) throws TmpProtocolException {
+            payload.release();
+            throw early("DATA");
+        }
+
+        @Override
+        public void reset(long streamId, ResetCode code, String reason) throws TmpProtocolException {
+            throw early("RESET");
+        }
+
+        @Override
+        public void maxStreamData(long streamId, long maxOffset) throws TmpProtocolException {
+            throw early("MAX_STREAM_DATA");
+        }
+
+        @Override
+        public void maxData(long maxOffset) throws TmpProtocolException {
+            throw early("MAX_DATA");
+        }
+
+        @Override
+        public void ping(long opaque, boolean ack) throws TmpProtocolException {
+            throw early("PING");
+        }
+
+        @Override
+        public void goaway(long lastStreamId, ResetCode code, String reason) throws TmpProtocolException {
+            throw new TmpProtocolException(code, "peer refused the link: " + reason);
+        }
+    }
+}
