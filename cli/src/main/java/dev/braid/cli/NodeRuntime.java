@@ -1,0 +1,67 @@
+package dev.braid.cli;
+
+import dev.braid.runtime.EventLoops;
+import dev.braid.runtime.Transport;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * What one process runs: event loops and the parts started on them, closed in reverse order on
+ * Ctrl-C or SIGTERM so that every listener is released and in-flight work ends cleanly.
+ */
+final class NodeRuntime implements AutoCloseable {
+
+    private final EventLoops loops;
+    private final List<AutoCloseable> parts = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private boolean closed;
+
+    NodeRuntime(String name, Transport transport) {
+        this.loops = EventLoops.create(name, transport, 0);
+    }
+
+    EventLoops loops() {
+        return loops;
+    }
+
+    /** Registers a part to close, last registered first. */
+    synchronized <T extends AutoCloseable> T add(T part) {
+        parts.add(part);
+        return part;
+    }
+
+    /** Blocks until the process is asked to stop, then closes everything. */
+    void runUntilStopped() throws InterruptedException {
+        Thread hook = new Thread(() -> {
+            close();
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "braid-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        for (int i = parts.size() - 1; i >= 0; i--) {
+            try {
+                parts.get(i).close();
+            } catch (Exception e) {
+                System.err.println("braid: closing " + parts.get(i) + " failed: " + e);
+            }
+        }
+        loops.close();
+        stopped.countDown();
+    }
+}
