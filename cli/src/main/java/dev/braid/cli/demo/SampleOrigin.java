@@ -469,7 +469,15 @@ public final class SampleOrigin implements AutoCloseable {
                     return;
                 }
                 if (object.decoderResult().isFailure()) {
-                    refuse(ctx, object.decoderResult().cause());
+                    if (inbound == Inbound.DISCARD && !(msg instanceof HttpRequest)) {
+                        // The request has its answer already; a broken body can only end the connection.
+                        closing = true;
+                        if (!responding) {
+                            ctx.close();
+                        }
+                    } else {
+                        refuse(ctx, object.decoderResult().cause());
+                    }
                     return;
                 }
                 if (msg instanceof HttpRequest request) {

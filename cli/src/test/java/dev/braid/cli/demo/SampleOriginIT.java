@@ -400,6 +400,19 @@ class SampleOriginIT {
             assertTrue(c.atEndOfStream());
         }
         try (RawConnection c = new RawConnection(origin)) {
+            RawResponse brokenEcho = c.exchange("POST /echo HTTP/1.1\r\nHost: origin\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n4\r\nping\r\nzz\r\n", false);
+            assertEquals(400, brokenEcho.status(), "a broken chunk in a body being echoed");
+            assertTrue(c.atEndOfStream());
+        }
+        try (RawConnection c = new RawConnection(origin)) {
+            // The request is answered before its body is read; the broken body then only ends the connection.
+            RawResponse answered = c.exchange("POST / HTTP/1.1\r\nHost: origin\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n4\r\nping\r\nzz\r\n", false);
+            assertEquals(405, answered.status());
+            assertTrue(c.atEndOfStream(), "no second answer, and the connection closes");
+        }
+        try (RawConnection c = new RawConnection(origin)) {
             RawResponse asterisk = c.exchange("OPTIONS * HTTP/1.1\r\nHost: origin\r\n\r\n", false);
             assertEquals(400, asterisk.status());
             assertTrue(new String(asterisk.body(), StandardCharsets.US_ASCII).startsWith("request target: *"));
