@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Braid's tests and demo checks need. Idempotent: packages that dpkg
+# reports installed are skipped, and apt-get runs (update once, then install) only when something
+# is missing. Runs as root, or through sudo when not root.
+set -euo pipefail
+
+# One package per line, with what needs it. Add new ones here.
+PACKAGES=(
+  bind9-dnsutils   # dig: DNS checks of the redirector (demo smoke test)
+  curl             # HTTP checks of the front-end and admin ports (demo smoke test)
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  log "this script needs a Debian-like system (dpkg, apt-get); install these yourself: ${PACKAGES[*]}" >&2
+  exit 1
+fi
+
+is_installed() {
+  dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! is_installed "$p"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  log "all present: ${PACKAGES[*]}"
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    log "missing ${missing[*]}, and installing them needs root or sudo" >&2
+    exit 1
+  fi
+fi
+
+log "installing: ${missing[*]}"
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+for p in "${missing[@]}"; do
+  if ! is_installed "$p"; then
+    log "$p is still not installed after apt-get install" >&2
+    exit 1
+  fi
+done
+log "installed: ${missing[*]}"
