@@ -41,6 +41,11 @@ public final class Redirector implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Redirector.class);
     /** Attempts to find a port free for both UDP and TCP when the listen port is 0. */
     private static final int EPHEMERAL_BIND_ATTEMPTS = 5;
+    /**
+     * Receive buffer asked for the UDP socket, in bytes: a burst of queries waits there while the
+     * event loop works. The kernel caps it (net.core.rmem_max on Linux) without complaint.
+     */
+    static final int UDP_RECEIVE_BUFFER_BYTES = 1 << 20;
 
     private final Options options;
     private final AtomicReference<ZoneView> view = new AtomicReference<>(ZoneView.empty());
@@ -125,6 +130,7 @@ public final class Redirector implements AutoCloseable {
             ChannelFuture udp = new Bootstrap()
                     .group(options.loops().group())
                     .channel(options.loops().transport().datagramChannel())
+                    .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES)
                     .handler(initializer(setup::udp))
                     .bind(wanted).awaitUninterruptibly();
             if (!udp.isSuccess()) {
