@@ -25,8 +25,6 @@ public record Answer(int id, int opcode, int rcode, boolean authoritative, boole
                      List<ResourceRecord> answers, List<ResourceRecord> authority,
                      List<ResourceRecord> additional, boolean edns) {
 
-    /** Octets of the DNS header. */
-    static final int HEADER_SIZE = 12;
     /** Octets of our OPT record: root owner (1), type, class, TTL, RDLENGTH (10), no options. */
     static final int OPT_SIZE = 11;
 
@@ -63,7 +61,7 @@ public record Answer(int id, int opcode, int rcode, boolean authoritative, boole
      * only send fewer.
      */
     public int wireSize() {
-        int size = HEADER_SIZE + (edns ? OPT_SIZE : 0);
+        int size = Dns.HEADER_SIZE + (edns ? OPT_SIZE : 0);
         for (Query.Question q : questions) {
             size += DomainNames.wireLength(q.name()) + 4;
         }

@@ -29,6 +29,9 @@ public final class Dns {
     public static final int CLASS_IN = 1;
     public static final int CLASS_ANY = 255;
 
+    /** Octets of the DNS message header (RFC 1035 §4.1.1); a message shorter than this has no readable header. */
+    public static final int HEADER_SIZE = 12;
+
     /** Largest DNS message over UDP without EDNS (RFC 1035 §2.3.4), and the floor of any EDNS size (RFC 6891 §6.2.5). */
     public static final int CLASSIC_UDP_LIMIT = 512;
     /**

@@ -2,6 +2,7 @@ package dev.braid.redirector;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
 
 /**
  * The headers of the messages a channel's query decoder is about to decode, oldest first. Netty's
@@ -11,9 +12,6 @@ import java.util.ArrayDeque;
  * client. Confined to the channel's event loop.
  */
 final class PendingHeaders {
-
-    /** Octets of a DNS header: a message shorter than this has no readable header. */
-    static final int HEADER_SIZE = 12;
 
     /** A message too short to carry a whole header: never answered. */
     static final Header UNREADABLE = new Header(0, 0x8000, null);
@@ -50,7 +48,7 @@ final class PendingHeaders {
         /** A query header-only FORMERR can answer: ID, OPCODE, RD and CD as sent. */
         Query asQuery() {
             return new Query(id, (flags >>> 11) & 0xF, (flags & 0x0100) != 0, (flags & 0x0010) != 0,
-                    java.util.List.of(), null, 0);
+                    List.of(), null, 0);
         }
     }
 }

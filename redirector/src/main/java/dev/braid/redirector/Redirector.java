@@ -179,7 +179,8 @@ public final class Redirector implements AutoCloseable {
      *
      * @param loops             the event loops (and so the transport) the sockets run on; owned by the caller
      * @param listen            UDP and TCP address (default 0.0.0.0:5300; port 0 picks a free port)
-     * @param metrics           where the {@code braid_redirector_*} metrics go (default: a private registry)
+     * @param metrics           where the {@code braid_redirector_*} metrics go (default: a private registry); one
+     *                          redirector per registry, since its gauges are registered once
      * @param nodeName          this redirector's name in the configuration, whose {@code answerCount} applies
      *                          (default: none, so {@link ZoneView#DEFAULT_ANSWER_COUNT})
      * @param tcpIdleTimeout    a TCP connection with no traffic either way for this long is closed (default 10 s)

@@ -64,10 +64,6 @@ public final class ResourceRecord {
         return owner.equals(name) ? this : new ResourceRecord(owner, type, ttl, rdata, true);
     }
 
-    ResourceRecord withTtl(long newTtl) {
-        return newTtl == ttl ? this : new ResourceRecord(name, type, newTtl, rdata, true);
-    }
-
     /** Octets this record takes on the wire with its owner name written in full. */
     int wireSize() {
         return DomainNames.wireLength(name) + 10 + rdata.length;

@@ -64,7 +64,7 @@ final class TcpHeaderTap extends ChannelInboundHandlerAdapter {
     }
 
     private void completeFrame() {
-        pending.add(frameLength >= PendingHeaders.HEADER_SIZE
+        pending.add(frameLength >= Dns.HEADER_SIZE
                 ? new PendingHeaders.Header(id, flags, null)
                 : PendingHeaders.UNREADABLE);
         prefixSeen = 0;

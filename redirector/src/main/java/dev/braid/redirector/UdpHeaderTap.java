@@ -28,7 +28,7 @@ final class UdpHeaderTap extends ChannelInboundHandlerAdapter {
             return;
         }
         ByteBuf content = packet.content();
-        if (content.readableBytes() < PendingHeaders.HEADER_SIZE) {
+        if (content.readableBytes() < Dns.HEADER_SIZE) {
             metrics.dropped(RedirectorMetrics.UDP, "short");
             packet.release();
             return;
