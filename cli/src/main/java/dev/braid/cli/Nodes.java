@@ -65,9 +65,12 @@ final class Nodes {
                               InetSocketAddress adminListen, URI managers) {
         RedirectorNode node = require(config.config().redirector(name), "redirectors", name);
         Metrics metrics = new Metrics();
-        Redirector rd = rt.add(Redirector.start(new Redirector.Options(
-                listen != null ? listen : HostPort.parse("redirectors[" + name + "].listen", node.listen()),
-                rt.loops(), metrics, config.config(), config.version())));
+        Redirector rd = rt.add(Redirector.start(Redirector.Options.builder(rt.loops())
+                .listen(listen != null ? listen : HostPort.parse("redirectors[" + name + "].listen", node.listen()))
+                .metrics(metrics)
+                .nodeName(name)
+                .config(config.config(), config.version())
+                .build()));
         AdminServer admin = rt.add(AdminServer.builder(metrics).bind(rt.loops(),
                 adminListen != null ? adminListen : HostPort.parse("redirectors[" + name + "].admin", node.admin())));
         return watch(rt, managers, new Started("redirector " + name, rd.localAddress(), admin.localAddress(),
