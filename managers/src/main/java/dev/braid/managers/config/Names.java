@@ -72,8 +72,8 @@ final class Names {
             return "null";
         }
         String s = String.valueOf(value);
-        if (value instanceof String && (s.isEmpty() || !s.strip().equals(s))) {
-            return '"' + s + '"';
+        if (value instanceof String && (s.isEmpty() || s.chars().anyMatch(c -> c <= ' ' || c == 0x7f))) {
+            return '"' + s.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") + '"';
         }
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
