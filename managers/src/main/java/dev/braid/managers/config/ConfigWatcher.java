@@ -145,11 +145,17 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     /**
-     * Delivers {@code config} once, on the calling thread; a listener that throws fails this call.
-     * Nothing is watched afterwards.
+     * Delivers {@code config} once, on the calling thread; an invalid configuration or a listener
+     * that throws fails this call. Nothing is watched afterwards.
+     *
+     * @throws ConfigException with every reason when {@code config} is invalid
      */
     public static ConfigWatcher fixed(VersionedConfig config, Consumer<VersionedConfig> onChange) {
         ConfigWatcher w = new ConfigWatcher("fixed", onChange, Settings.DEFAULT);
+        List<String> errors = ConfigValidator.validate(config.config());
+        if (!errors.isEmpty()) {
+            throw new ConfigException(errors);
+        }
         onChange.accept(config);
         w.applied(config);
         return w;
