@@ -213,6 +213,7 @@ public final class ManagersServer implements AutoCloseable {
         ConfigStore store = options.stateDir() != null ? ConfigStore.open(options.stateDir()) : ConfigStore.inMemory();
         EventLoops loops = options.loops();
         boolean ownLoops = loops == null;
+        ManagersServer server = null;
         try {
             if (initial != null) {
                 if (store.current().version() == 0) {
@@ -227,13 +228,17 @@ public final class ManagersServer implements AutoCloseable {
             if (ownLoops) {
                 loops = EventLoops.create("managers", null, 1);
             }
-            ManagersServer server = new ManagersServer(store, loops, ownLoops,
+            server = new ManagersServer(store, loops, ownLoops,
                     options.metrics() != null ? options.metrics() : new Metrics(), options.token());
             server.bind(listen);
             log.info("managers: admin API on {}, configuration version {}{}", server.localAddress(),
                     store.current().version(), options.token() != null ? ", writes need a bearer token" : "");
             return server;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // Netty reports a failed bind (a checked exception) without declaring it: clean up on anything.
+            if (server != null) {
+                server.writer.shutdownNow();
+            }
             store.close();
             if (ownLoops && loops != null) {
                 loops.close();

@@ -141,4 +141,21 @@ class ConfigWatcherIT {
         assertEquals(second.store().current(), w.current());
         assertEquals(8, w.current().config().clientClass("gold").weight());
     }
+
+    @Test
+    void version0IsNotDeliveredTheFirstConfigurationIs() throws Exception {
+        ManagersServer server = ManagersServer.start(ManagersServer.Options.builder()
+                .listen(new InetSocketAddress("127.0.0.1", 0)).build());
+        resources.add(server);
+        assertEquals(0, server.store().current().version());
+        List<VersionedConfig> seen = new CopyOnWriteArrayList<>();
+        ConfigWatcher w = watch(server, seen::add);
+        Eventually.await(WAIT, "the watcher's long poll", () -> server.store().waiting() == 1);
+        assertEquals(List.of(), seen);
+        assertEquals(null, w.current());
+
+        server.store().apply(TestConfigs.example(), "it");
+        assertEquals(1, w.firstApplied().get(WAIT.toSeconds(), TimeUnit.SECONDS).version());
+        assertEquals(List.of(1L), versions(seen));
+    }
 }

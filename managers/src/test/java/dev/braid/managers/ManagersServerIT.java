@@ -278,4 +278,12 @@ class ManagersServerIT {
                         .configFile(bad).listen(new InetSocketAddress("127.0.0.1", 0)).build()));
         assertEquals(List.of("clientClasses[0].weight: 0 (expected: 1..1000)"), e.errors());
     }
+
+    @Test
+    void aFailedBindReleasesTheStateDirectory(@TempDir Path dir) throws Exception {
+        ManagersServer taken = start(null);
+        assertThrows(IOException.class, () -> ManagersServer.start(ManagersServer.Options.builder()
+                .config(TestConfigs.example()).stateDir(dir).listen(taken.localAddress()).build()));
+        ConfigStore.open(dir).close();
+    }
 }

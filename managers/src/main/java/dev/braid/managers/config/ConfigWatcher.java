@@ -49,7 +49,7 @@ public final class ConfigWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConfigWatcher.class);
 
     /**
-     * @param pollTimeout      how long one long poll may wait at the managers (default 25 s, at most 60 s)
+     * @param pollTimeout      how long one long poll may wait at the managers (default 25 s, 100 ms..60 s)
      * @param minBackoff       first retry delay after a failure (default 200 ms)
      * @param maxBackoff       largest retry delay (default 10 s)
      * @param filePollInterval how often a configuration file is re-read (default 2 s)
@@ -66,8 +66,8 @@ public final class ConfigWatcher implements AutoCloseable {
             maxBackoff = maxBackoff == null ? Duration.ofSeconds(10) : maxBackoff;
             filePollInterval = filePollInterval == null ? Duration.ofSeconds(2) : filePollInterval;
             clientName = clientName == null ? "braid-node" : clientName;
-            if (pollTimeout.isNegative() || pollTimeout.toMillis() > 60_000) {
-                throw new IllegalArgumentException("pollTimeout: " + pollTimeout + " (expected: 0..60 s)");
+            if (pollTimeout.toMillis() < 100 || pollTimeout.toMillis() > 60_000) {
+                throw new IllegalArgumentException("pollTimeout: " + pollTimeout + " (expected: 100 ms..60 s)");
             }
             if (minBackoff.toMillis() < 1 || maxBackoff.compareTo(minBackoff) < 0) {
                 throw new IllegalArgumentException("backoff: " + minBackoff + ".." + maxBackoff
@@ -326,6 +326,11 @@ public final class ConfigWatcher implements AutoCloseable {
                 log.warn("{}: managers went back from version {} to {} (state lost?); following them", source, seen, version);
             }
             seen = version;
+            if (version == 0) {
+                // Version 0 is "no configuration yet", not an empty one to apply: wait for version 1.
+                log.info("{}: managers have no configuration yet; keeping version {}", source, c == null ? "none" : c.version());
+                return;
+            }
             VersionedConfig v;
             try {
                 v = VersionedConfig.fromTree(envelope);
