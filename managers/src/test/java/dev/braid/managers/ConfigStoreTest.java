@@ -180,9 +180,12 @@ class ConfigStoreTest {
 
     @Test
     void aStateDirectoryHasOneStoreAtATime(@TempDir Path dir) throws IOException {
-        try (ConfigStore store = ConfigStore.open(dir)) {
+        ConfigStore store = ConfigStore.open(dir);
+        try {
             IOException e = assertThrows(IOException.class, () -> ConfigStore.open(dir));
             assertTrue(e.getMessage().contains("in use by another managers store"), e.getMessage());
+        } finally {
+            store.close();
         }
         ConfigStore.open(dir).close();
     }
