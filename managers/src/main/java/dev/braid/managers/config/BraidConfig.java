@@ -16,6 +16,9 @@ public record BraidConfig(
         ManagersNode managers,
         TmpSettings tmp) {
 
+    /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null);
+
     public BraidConfig {
         sites = sites == null ? List.of() : List.copyOf(sites);
         frontEnds = frontEnds == null ? List.of() : List.copyOf(frontEnds);
@@ -27,19 +30,23 @@ public record BraidConfig(
     }
 
     public Site site(String name) {
-        return sites.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
+        return sites.stream().filter(s -> name != null && name.equals(s.name())).findFirst().orElse(null);
     }
 
     public FrontEndNode frontEnd(String name) {
-        return frontEnds.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+        return frontEnds.stream().filter(n -> name != null && name.equals(n.name())).findFirst().orElse(null);
     }
 
     public BackEndNode backEnd(String name) {
-        return backEnds.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+        return backEnds.stream().filter(n -> name != null && name.equals(n.name())).findFirst().orElse(null);
+    }
+
+    public ClientClass clientClass(String name) {
+        return clientClasses.stream().filter(c -> name != null && name.equals(c.name())).findFirst().orElse(null);
     }
 
     public RedirectorNode redirector(String name) {
-        return redirectors.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+        return redirectors.stream().filter(n -> name != null && name.equals(n.name())).findFirst().orElse(null);
     }
 
     /** The site serving {@code host} (a Host header or DNS name, case-insensitive, port ignored), or null. */

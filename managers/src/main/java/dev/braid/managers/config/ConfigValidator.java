@@ -1,0 +1,449 @@
+package dev.braid.managers.config;
+
+import io.netty.util.NetUtil;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a whole {@link BraidConfig} for meaning: names, addresses, ranges and the references
+ * between sites and nodes. Every problem is reported, not just the first, each as
+ * {@code "field.path: value (expected: ...)"}. Nothing is resolved over the network, so the result
+ * depends only on the configuration. The limits below are the ones {@code docs/config.md} lists.
+ */
+public final class ConfigValidator {
+
+    /** Smallest TMP packet payload, in bytes (the IPv4 minimum datagram a path must carry). */
+    public static final int MIN_PACKET_BYTES = 576;
+    /** Largest TMP packet payload, in bytes (fits a UDP datagram with room for headers). */
+    public static final int MAX_PACKET_BYTES = 65_000;
+    /** Smallest blender sub-packet, in bytes. */
+    public static final int MIN_SUB_PACKET_BYTES = 16;
+    /** Most priority rings a blender may have. */
+    public static final int MAX_RINGS = 64;
+    /** Largest blend weight of a client class. */
+    public static final int MAX_CLASS_WEIGHT = 1000;
+    /** Largest DNS TTL of a site's answers, in seconds (one day). */
+    public static final int MAX_DNS_TTL_SECONDS = 86_400;
+
+    public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
+    public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
+
+    private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]{0,31}");
+
+    private ConfigValidator() {
+    }
+
+    /** Every problem of {@code config}, in document order; empty when it is valid. */
+    public static List<String> validate(BraidConfig config) {
+        Check c = new Check();
+        Set<String> siteNames = names(config.sites(), Site::name);
+        Set<String> backEndNames = names(config.backEnds(), BackEndNode::name);
+        Listeners listeners = new Listeners(c);
+
+        c.uniqueNames("sites", config.sites(), Site::name);
+        Map<String, String> hostOwner = new HashMap<>();
+        for (int i = 0; i < config.sites().size(); i++) {
+            site(c, "sites[" + i + "]", config.sites().get(i), hostOwner);
+        }
+
+        c.uniqueNames("frontEnds", config.frontEnds(), FrontEndNode::name);
+        for (int i = 0; i < config.frontEnds().size(); i++) {
+            frontEnd(c, config, "frontEnds[" + i + "]", config.frontEnds().get(i), siteNames, backEndNames, listeners);
+        }
+
+        c.uniqueNames("backEnds", config.backEnds(), BackEndNode::name);
+        for (int i = 0; i < config.backEnds().size(); i++) {
+            String p = "backEnds[" + i + "]";
+            BackEndNode be = config.backEnds().get(i);
+            listeners.node(p, be.listen(), be.admin());
+            c.references(p + ".sites", be.sites(), siteNames, "the name of a site in sites");
+        }
+
+        c.uniqueNames("clientClasses", config.clientClasses(), ClientClass::name);
+        int rings = config.tmp().ringWeights().size();
+        for (int i = 0; i < config.clientClasses().size(); i++) {
+            clientClass(c, "clientClasses[" + i + "]", config.clientClasses().get(i), rings,
+                    i == config.clientClasses().size() - 1);
+        }
+
+        c.uniqueNames("redirectors", config.redirectors(), RedirectorNode::name);
+        for (int i = 0; i < config.redirectors().size(); i++) {
+            String p = "redirectors[" + i + "]";
+            RedirectorNode rd = config.redirectors().get(i);
+            listeners.node(p, rd.listen(), rd.admin());
+            c.atLeast(p + ".answerCount", rd.answerCount(), 1);
+        }
+
+        listeners.add("managers.listen", config.managers().listen());
+        tmp(c, config.tmp());
+        return c.errors;
+    }
+
+    private static void site(Check c, String p, Site site, Map<String, String> hostOwner) {
+        if (site.hostnames().isEmpty()) {
+            c.fail(p + ".hostnames", site.hostnames(), "at least one host name");
+        }
+        for (int j = 0; j < site.hostnames().size(); j++) {
+            String path = p + ".hostnames[" + j + "]";
+            String host = site.hostnames().get(j);
+            if (!Names.isDnsName(host)) {
+                c.fail(path, host, "a DNS name such as www.shop.example: labels of letters, digits and '-', no trailing dot");
+                continue;
+            }
+            String owner = hostOwner.putIfAbsent(host.toLowerCase(Locale.ROOT), path);
+            if (owner != null) {
+                c.fail(path, host, "a host name served by one site only; " + owner + " already lists it");
+            }
+        }
+        c.range(p + ".dnsTtlSeconds", site.dnsTtlSeconds(), 0, MAX_DNS_TTL_SECONDS);
+        if (site.origins().isEmpty()) {
+            c.fail(p + ".origins", site.origins(), "at least one origin");
+        }
+        uniqueOriginNames(c, p, site.origins());
+        for (int k = 0; k < site.origins().size(); k++) {
+            String op = p + ".origins[" + k + "]";
+            Origin o = site.origins().get(k);
+            if (!isOriginUrl(o.url())) {
+                c.fail(op + ".url", o.url(), "http://host:port or https://host:port, without path, query or user info");
+            }
+            if (!ORIGIN_ROLES.contains(o.role())) {
+                c.fail(op + ".role", o.role(), String.join(" or ", ORIGIN_ROLES));
+            }
+            c.atLeast(op + ".freshnessRank", o.freshnessRank(), 0);
+            c.atLeast(op + ".maxInFlight", o.maxInFlight(), 1);
+        }
+    }
+
+    /** Origin names default to their URL, so they may hold any visible characters. */
+    private static void uniqueOriginNames(Check c, String p, List<Origin> origins) {
+        Map<String, Integer> first = new HashMap<>();
+        for (int k = 0; k < origins.size(); k++) {
+            String path = p + ".origins[" + k + "].name";
+            String n = origins.get(k).name();
+            if (n == null || n.isEmpty() || n.length() > 255 || !n.chars().allMatch(ch -> ch > ' ' && ch < 0x7f)) {
+                c.fail(path, n, "1 to 255 visible ASCII characters (default: the url)");
+                continue;
+            }
+            Integer earlier = first.putIfAbsent(n, k);
+            if (earlier != null) {
+                c.fail(path, n, "a name unique among the site's origins; " + p + ".origins[" + earlier + "] has it");
+            }
+        }
+    }
+
+    private static void frontEnd(Check c, BraidConfig config, String p, FrontEndNode fe, Set<String> siteNames,
+                                 Set<String> backEndNames, Listeners listeners) {
+        listeners.node(p, fe.listen(), fe.admin());
+        if (!isUnicastIp(fe.publicAddress())) {
+            c.fail(p + ".publicAddress", fe.publicAddress(), "the IP address clients reach this front-end at, "
+                    + "an IPv4 or IPv6 literal, not a wildcard or multicast address");
+        }
+        if (!Names.isName(fe.region())) {
+            c.fail(p + ".region", fe.region(), Names.NAME_EXPECTED);
+        }
+        c.atLeast(p + ".capacity", fe.capacity(), 1);
+        c.references(p + ".sites", fe.sites(), siteNames, "the name of a site in sites");
+        c.references(p + ".backEnds", fe.backEnds(), backEndNames, "the name of a back-end in backEnds");
+        for (int j = 0; j < fe.sites().size(); j++) {
+            String siteName = fe.sites().get(j);
+            if (!siteNames.contains(siteName)) {
+                continue;
+            }
+            boolean served = fe.backEnds().stream()
+                    .map(config::backEnd)
+                    .anyMatch(be -> be != null && be.sites().contains(siteName));
+            if (!served) {
+                c.fail(p + ".sites[" + j + "]", siteName, fe.backEnds().isEmpty()
+                        ? "a site one of this front-end's backEnds serves; it lists no backEnds"
+                        : "a site one of this front-end's backEnds serves; none of " + fe.backEnds() + " lists it");
+            }
+        }
+    }
+
+    private static void clientClass(Check c, String p, ClientClass cc, int rings, boolean last) {
+        if (rings >= 1 && rings <= MAX_RINGS) {
+            c.range(p + ".ring", cc.ring(), 0, rings - 1, "0.." + (rings - 1) + ", a ring of tmp.ringWeights");
+        } else {
+            c.atLeast(p + ".ring", cc.ring(), 0);
+        }
+        c.range(p + ".weight", cc.weight(), 1, MAX_CLASS_WEIGHT);
+        if (cc.rules().isEmpty() && !last) {
+            c.fail(p + ".rules", cc.rules(), "at least one rule, or this class last: a class without rules "
+                    + "matches every request and hides the classes after it");
+        }
+        for (int j = 0; j < cc.rules().size(); j++) {
+            rule(c, p + ".rules[" + j + "]", cc.rules().get(j));
+        }
+    }
+
+    private static void rule(Check c, String p, ClassRule r) {
+        if (r.source() == null && r.host() == null && r.pathPrefix() == null && r.method() == null
+                && r.header() == null && r.cookie() == null) {
+            c.fail(p, "{}", "at least one of source, host, pathPrefix, method, header, cookie "
+                    + "(a class with no rules already matches everything)");
+            return;
+        }
+        if (r.source() != null && !isCidr(r.source())) {
+            c.fail(p + ".source", r.source(), "a network in CIDR notation with no host bits set, "
+                    + "such as 10.0.0.0/8 or 2001:db8::/32");
+        }
+        if (r.host() != null && !Names.isDnsName(r.host())) {
+            c.fail(p + ".host", r.host(), "a DNS name such as www.shop.example");
+        }
+        if (r.pathPrefix() != null && !isPathPrefix(r.pathPrefix())) {
+            c.fail(p + ".pathPrefix", r.pathPrefix(), "a path starting with '/', without spaces, '?' or '#'");
+        }
+        if (r.method() != null && !METHOD.matcher(r.method()).matches()) {
+            c.fail(p + ".method", r.method(), "an HTTP method in upper case, such as GET");
+        }
+        if (r.header() != null && !isHeaderRule(r.header())) {
+            c.fail(p + ".header", r.header(), "Name: value, such as X-Tier: gold");
+        }
+        if (r.cookie() != null && !isCookieRule(r.cookie())) {
+            c.fail(p + ".cookie", r.cookie(), "name=value, such as tier=gold");
+        }
+    }
+
+    private static void tmp(Check c, TmpSettings t) {
+        boolean packetOk = c.range("tmp.packetBytes", t.packetBytes(), MIN_PACKET_BYTES, MAX_PACKET_BYTES);
+        int maxSub = packetOk ? t.packetBytes() : MAX_PACKET_BYTES;
+        c.range("tmp.subPacketBytes", t.subPacketBytes(), MIN_SUB_PACKET_BYTES, maxSub,
+                MIN_SUB_PACKET_BYTES + ".." + maxSub + (packetOk ? ", at most tmp.packetBytes" : ""));
+        if (!BLENDER_POLICIES.contains(t.blenderPolicy())) {
+            c.fail("tmp.blenderPolicy", t.blenderPolicy(), String.join(" or ", BLENDER_POLICIES));
+        }
+        int n = t.ringWeights().size();
+        if (n < 1 || n > MAX_RINGS) {
+            c.fail("tmp.ringWeights", t.ringWeights(), "1 to " + MAX_RINGS + " weights, one per ring");
+        }
+        for (int i = 0; i < n; i++) {
+            c.atLeast("tmp.ringWeights[" + i + "]", t.ringWeights().get(i), 1);
+        }
+    }
+
+    static boolean isOriginUrl(String url) {
+        if (url == null) {
+            return false;
+        }
+        URI u;
+        try {
+            u = new URI(url);
+        } catch (URISyntaxException e) {
+            return false;
+        }
+        if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
+            return false;
+        }
+        String host = u.getHost();
+        if (host == null || u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null) {
+            return false;
+        }
+        if (u.getRawPath() != null && !u.getRawPath().isEmpty() && !u.getRawPath().equals("/")) {
+            return false;
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        boolean hostOk = Names.isIpLiteral(host) || Names.isDnsName(host);
+        return hostOk && u.getPort() >= 1 && u.getPort() <= 65535;
+    }
+
+    private static boolean isUnicastIp(String s) {
+        InetAddress a = literal(s);
+        return a != null && !a.isAnyLocalAddress() && !a.isMulticastAddress();
+    }
+
+    private static InetAddress literal(String s) {
+        if (!Names.isIpLiteral(s)) {
+            return null;
+        }
+        try {
+            return InetAddress.getByAddress(NetUtil.createByteArrayFromIpAddressString(s));
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    static boolean isCidr(String s) {
+        int slash = s.indexOf('/');
+        if (slash <= 0 || slash == s.length() - 1) {
+            return false;
+        }
+        InetAddress network = literal(s.substring(0, slash));
+        String lengthText = s.substring(slash + 1);
+        if (network == null || lengthText.length() > 3 || !lengthText.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            return false;
+        }
+        byte[] bytes = network.getAddress();
+        int length = Integer.parseInt(lengthText);
+        if (length > bytes.length * 8) {
+            return false;
+        }
+        for (int bit = length; bit < bytes.length * 8; bit++) {
+            if ((bytes[bit / 8] & (0x80 >>> (bit % 8))) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isPathPrefix(String s) {
+        if (!s.startsWith("/")) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isHeaderRule(String s) {
+        int colon = s.indexOf(':');
+        if (colon <= 0) {
+            return false;
+        }
+        String value = s.substring(colon + 1).strip();
+        if (!Names.isToken(s.substring(0, colon)) || value.isEmpty()) {
+            return false;
+        }
+        return value.chars().noneMatch(ch -> ch < ' ' && ch != '\t' || ch == 0x7f);
+    }
+
+    private static boolean isCookieRule(String s) {
+        int eq = s.indexOf('=');
+        if (eq <= 0 || eq == s.length() - 1 || !Names.isToken(s.substring(0, eq))) {
+            return false;
+        }
+        // RFC 6265 cookie-octets: no controls, whitespace, DQUOTE, comma, semicolon or backslash.
+        return s.substring(eq + 1).chars().allMatch(ch -> ch > ' ' && ch < 0x7f && "\",;\\".indexOf(ch) < 0);
+    }
+
+    private static <T> Set<String> names(List<T> items, Function<T, String> name) {
+        Set<String> set = new HashSet<>();
+        for (T item : items) {
+            if (name.apply(item) != null) {
+                set.add(name.apply(item));
+            }
+        }
+        return set;
+    }
+
+    /**
+     * The addresses nodes listen on. Two listeners on the same IP literal and port would collide
+     * on one machine, so that is an error; wildcard hosts, DNS names and port 0 are not compared,
+     * as they may well be different machines or different free ports.
+     */
+    private static final class Listeners {
+        private final Check c;
+        private final Map<String, String> owner = new HashMap<>();
+
+        Listeners(Check c) {
+            this.c = c;
+        }
+
+        void node(String p, String listen, String admin) {
+            InetSocketAddress l = add(p + ".listen", listen);
+            InetSocketAddress a = add(p + ".admin", admin);
+            if (l != null && a != null && l.getPort() != 0 && l.getPort() == a.getPort()
+                    && (l.getHostString().equals(a.getHostString()) || isWildcard(l) || isWildcard(a))) {
+                c.fail(p + ".admin", admin, "an address other than listen's (" + listen + ")");
+            }
+        }
+
+        InetSocketAddress add(String path, String value) {
+            InetSocketAddress address;
+            try {
+                address = HostPort.parseUnresolved(path, value);
+            } catch (IllegalArgumentException e) {
+                c.errors.add(e.getMessage());
+                return null;
+            }
+            InetAddress ip = literal(address.getHostString());
+            if (ip != null && !ip.isAnyLocalAddress() && address.getPort() != 0) {
+                String key = ip.getHostAddress() + "|" + address.getPort();
+                String first = owner.putIfAbsent(key, path);
+                if (first != null) {
+                    c.fail(path, value, "an address no other listener uses; " + first + " has it");
+                }
+            }
+            return address;
+        }
+
+        private static boolean isWildcard(InetSocketAddress a) {
+            InetAddress ip = literal(a.getHostString());
+            return ip != null && ip.isAnyLocalAddress();
+        }
+    }
+
+    /** Collects errors in the form {@code "path: value (expected: ...)"}. */
+    private static final class Check {
+        final List<String> errors = new ArrayList<>();
+
+        void fail(String path, Object value, String expected) {
+            errors.add(path + ": " + Names.show(value) + " (expected: " + expected + ")");
+        }
+
+        void atLeast(String path, Integer value, int min) {
+            if (value < min) {
+                fail(path, value, ">= " + min);
+            }
+        }
+
+        boolean range(String path, Integer value, int min, int max) {
+            return range(path, value, min, max, min + ".." + max);
+        }
+
+        boolean range(String path, Integer value, int min, int max, String expected) {
+            if (value < min || value > max) {
+                fail(path, value, expected);
+                return false;
+            }
+            return true;
+        }
+
+        <T> void uniqueNames(String listPath, List<T> items, Function<T, String> name) {
+            Map<String, Integer> first = new HashMap<>();
+            for (int i = 0; i < items.size(); i++) {
+                String path = listPath + "[" + i + "].name";
+                String n = name.apply(items.get(i));
+                if (!Names.isName(n)) {
+                    fail(path, n, Names.NAME_EXPECTED);
+                    continue;
+                }
+                Integer earlier = first.putIfAbsent(n, i);
+                if (earlier != null) {
+                    fail(path, n, "a name unique among " + listPath + "; " + listPath + "[" + earlier + "] has it");
+                }
+            }
+        }
+
+        void references(String listPath, List<String> refs, Set<String> known, String expected) {
+            Set<String> seen = new HashSet<>();
+            for (int j = 0; j < refs.size(); j++) {
+                String path = listPath + "[" + j + "]";
+                String ref = refs.get(j);
+                if (!known.contains(ref)) {
+                    fail(path, ref, expected);
+                } else if (!seen.add(ref)) {
+                    fail(path, ref, "each name listed once");
+                }
+            }
+        }
+    }
+}
