@@ -137,9 +137,10 @@ final class OriginExchange implements TmpStreamHandler {
 
     private void chooseOrigin(HttpRequest req) {
         String host = req.headers().get(HttpHeaderNames.HOST);
-        Site site = backEnd.config().siteForHost(host);
+        String siteName = req.headers().get(HttpForwarding.SITE_HEADER);
+        Site site = siteName != null ? backEnd.config().site(siteName) : backEnd.config().siteForHost(host);
         if (site == null) {
-            fail(421, "this back-end serves no site for host " + host);
+            fail(421, "this back-end serves no site " + (siteName != null ? siteName : "for host " + host));
             return;
         }
         Origin chosen = backEnd.selector().choose(site);

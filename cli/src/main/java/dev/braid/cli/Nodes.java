@@ -2,7 +2,7 @@ package dev.braid.cli;
 
 import dev.braid.backend.BackEnd;
 import dev.braid.frontend.FrontEnd;
-import dev.braid.managers.ConfigWatcher;
+import dev.braid.managers.config.ConfigWatcher;
 import dev.braid.managers.ManagersServer;
 import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;

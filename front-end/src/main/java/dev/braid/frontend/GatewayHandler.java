@@ -241,6 +241,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final HttpRequest request;
         private final HttpMethod method;
         private final ClientClass cls;
+        private final Site site;
         private final long startNanos;
         private final boolean clientKeepAlive;
         /** Serialises the request onto the stream and parses the response from it. */
@@ -254,6 +255,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos) {
             this.request = request;
+            this.site = site;
             this.method = request.method();
             this.cls = cls;
             this.startNanos = startNanos;
@@ -262,6 +264,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         void open(TmpLink link) {
             HttpRequest forward = HttpForwarding.forwardRequest(request, frontEnd.name());
+            // The front-end has decided the site; the back-end trusts this, never a client's copy.
+            forward.headers().set(HttpForwarding.SITE_HEADER, site.name());
             if (HttpUtil.is100ContinueExpected(request)) {
                 // The front-end takes the body itself, so it answers the expectation at once.
                 forward.headers().remove(HttpHeaderNames.EXPECT);

@@ -27,6 +27,13 @@ public final class HttpForwarding {
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
             HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION);
 
+    /**
+     * Names the site a front-end chose for a request, on the TMP stream to the back-end only: the
+     * front-end removes any copy a client sent and sets its own, the back-end removes it before the
+     * origin. Host alone cannot say it when a client addressed the front-end by IP.
+     */
+    public static final String SITE_HEADER = "Braid-Site";
+
     private HttpForwarding() {
     }
 
@@ -35,6 +42,7 @@ public final class HttpForwarding {
         HttpHeaders headers = request.headers().copy();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         stripHopByHop(headers);
+        headers.remove(SITE_HEADER);
         appendVia(headers, request.protocolVersion(), via);
         HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), headers);
         if (chunked) {
