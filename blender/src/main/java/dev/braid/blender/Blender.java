@@ -68,7 +68,6 @@ public final class Blender {
     private boolean inNextPacket;
     private long queueVisits;
     private long packets;
-    private long passes;
 
     public Blender(BlenderSettings settings) {
         this(settings, ByteBufAllocator.DEFAULT);
@@ -202,11 +201,6 @@ public final class Blender {
     /** Non-empty packets filled so far. */
     public long packets() {
         return packets;
-    }
-
-    /** Per-connection passes begun so far (passes in which no ring had send amount left count too). */
-    long passes() {
-        return passes;
     }
 
     /**
@@ -380,7 +374,6 @@ public final class Blender {
                 r.deficit += repeat * perUnit * r.ready * w;
             }
         }
-        passes += (long) repeat;
         passActive = true;
         step = 1;
         stepServed = 0;

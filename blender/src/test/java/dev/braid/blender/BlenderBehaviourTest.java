@@ -206,7 +206,7 @@ class BlenderBehaviourTest {
         assertTrue(s.q.finSent());
         assertEquals(0, blender.ready(3));
         assertEquals(0, sim.packet());
-        ByteBuf late = Unpooled.copiedBuffer("late", StandardCharsets.US_ASCII);
+        ByteBuf late = Unpooled.directBuffer(4).writeBytes("late".getBytes(StandardCharsets.US_ASCII));
         assertThrows(IllegalStateException.class, () -> s.q.enqueue(late));
         assertEquals(0, late.refCnt(), "a refused buffer is released");
         s.q.close();

@@ -155,7 +155,8 @@ class BlenderModelTest {
         for (int i = 0; i < n; i++) {
             bytes[i] = Sim.pattern(m.id, m.enqueued + i);
         }
-        ByteBuf b = Unpooled.wrappedBuffer(bytes);
+        // Direct: Netty tracks leaks of unpooled direct buffers, not of unpooled heap ones.
+        ByteBuf b = Unpooled.directBuffer(n).writeBytes(bytes);
         if (m.closed || m.finQueued) {
             try {
                 m.q.enqueue(b);

@@ -79,28 +79,18 @@ class SeedLoopDepartureTest {
         // amount left once per step, so short windows see near-equal shares, not weighted ones.
         int[] nReady = {1, 2, 3, 4, 5};
         double previous = 0;
-        for (int backlog : new int[] {16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024}) {
+        for (int backlog : new int[] {16 * 1024, 64 * 1024, 1024 * 1024}) {
             Result r = run(nReady, UNBOUNDED, backlog, false, 6000);
             print("seed pass, backlog " + backlog / 1024 + " KiB/stream", nReady, r);
             assertTrue(r.err1000 >= previous * 0.8, "error should grow with the backlog");
             previous = r.err1000;
         }
         assertTrue(previous > 0.25, "a 1 MiB backlog should put 1000-packet windows far off target");
-        for (int passBytes : new int[] {65536, 32768, 16384, 8192, 4096}) {
+        for (int passBytes : new int[] {65536, 16384, 8192, 4096}) {
             Result r = run(nReady, passBytes, 1024 * 1024, false, 6000);
             print("bounded pass " + passBytes + " B, backlog 1 MiB", nReady, r);
             if (passBytes <= BlenderSettings.DEFAULT_PASS_BYTES) {
                 assertTrue(r.err1000 <= 0.05);
-            }
-        }
-    }
-
-    @Test
-    void boundedPassErrorByWindowAndConfiguration() {
-        for (int[] nReady : new int[][] {{1, 1, 1, 1, 1}, {1, 2, 3, 4, 5}, {5, 1, 10, 2, 3}, {20, 1, 1, 1, 40}}) {
-            for (int passBytes : new int[] {32768, 16384, 8192, 4096}) {
-                Result r = run(nReady, passBytes, 64 * 1024, false, 6000);
-                print("bounded pass " + passBytes + " B", nReady, r);
             }
         }
     }

@@ -100,7 +100,8 @@ final class Sim implements SubPacketSink {
             bytes[i] = pattern(s.id, s.enqueued + i);
         }
         s.enqueued += n;
-        s.q.enqueue(Unpooled.wrappedBuffer(bytes));
+        // Direct: Netty tracks leaks of unpooled direct buffers, not of unpooled heap ones.
+        s.q.enqueue(Unpooled.directBuffer(n).writeBytes(bytes));
     }
 
     void topUp(Stream s) {
