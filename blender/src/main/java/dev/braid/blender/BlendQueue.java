@@ -1,47 +1,60 @@
 package dev.braid.blender;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 
 import java.util.ArrayDeque;
 
 /**
- * The connection buffer of one TMP stream: bytes queued for sending, in the ring of the stream's
- * client class. A queue is ready when it holds bytes its flow-control credit allows it to send,
- * or only an end of stream to signal. Confined to the link's event loop, like its {@link Blender}.
+ * The connection buffer of one TMP stream (the seed's "TCP connection buffer"): bytes queued for
+ * sending, in the ring of the stream's client class. Created by {@link Blender#open}; confined to
+ * the link's event loop, like its blender.
  *
- * <p>Ownership: {@link #enqueue} takes over the caller's reference; the queue releases what it
- * holds when its bytes have all been handed out as sub-packets or on {@link #close()}.
+ * <p>A queue is <em>ready</em> when it holds bytes its flow-control credit lets it send, or only an
+ * end of stream left to signal. Only ready queues are linked into their ring's round robin, so a
+ * queue without credit costs the blend loop nothing until {@link #creditLimit(long)} raises its limit.
+ *
+ * <p>Ownership: {@link #enqueue} takes over the caller's reference to the buffer, also when it
+ * throws. The queue hands its bytes out as retained slices to the {@link SubPacketSink}, which then
+ * owns them, and releases each queued buffer once all its bytes have been handed out or on
+ * {@link #close()}. The owner of the stream must call {@link #close()} when the stream ends (after
+ * the end of stream was sent, or on reset), so that the ring forgets the queue.
  */
 public final class BlendQueue {
 
     final Blender blender;
     final long streamId;
     int ring;
-    final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>();
+    final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>(4);
     long queuedBytes;
-    /** Stream offset of the next byte to hand out. */
     long sendOffset;
-    /** Flow-control limit: bytes at offsets below it may be sent. */
-    long creditLimit = Long.MAX_VALUE;
+    long creditLimit;
     boolean finQueued;
     boolean finSent;
     boolean closed;
-    /** Whether the queue is linked into its ring's ready list. */
+
+    /** Whether the queue is linked into its ring's ready list (its round robin). */
     boolean inReadyList;
     BlendQueue prevReady;
     BlendQueue nextReady;
+    /** Links of the ring's list of every open queue, used only when rings are merged or all closed. */
+    BlendQueue prevMember;
+    BlendQueue nextMember;
     private Object attachment;
 
-    BlendQueue(Blender blender, long streamId, int ring) {
+    BlendQueue(Blender blender, long streamId, int ring, long creditLimit) {
         this.blender = blender;
         this.streamId = streamId;
         this.ring = ring;
+        this.creditLimit = creditLimit;
     }
 
     public long streamId() {
         return streamId;
     }
 
+    /** The ring the queue is in, 0 the highest priority. */
     public int ring() {
         return ring;
     }
@@ -51,11 +64,15 @@ public final class BlendQueue {
         return queuedBytes;
     }
 
-    /** Stream offset of the next byte to be handed out (bytes handed out so far). */
+    /** Stream offset of the next byte to be handed out, which is the number of bytes handed out so far. */
     public long sendOffset() {
         return sendOffset;
     }
 
+    /**
+     * The flow-control limit: bytes at stream offsets below it may be sent. {@link Long#MAX_VALUE}
+     * means the stream is not flow-controlled.
+     */
     public long creditLimit() {
         return creditLimit;
     }
@@ -64,7 +81,12 @@ public final class BlendQueue {
         return closed;
     }
 
-    /** Whether the end of stream has been handed out. */
+    /** Whether {@link #finish()} has been called. */
+    public boolean finQueued() {
+        return finQueued;
+    }
+
+    /** Whether the end of stream has been handed out (in a sub-packet with {@code fin} set). */
     public boolean finSent() {
         return finSent;
     }
@@ -90,9 +112,10 @@ public final class BlendQueue {
     }
 
     /**
-     * Queues bytes at the end of the stream. Takes ownership of {@code data}.
+     * Queues bytes at the end of the stream and takes ownership of {@code data} (its readable bytes);
+     * an empty buffer is released at once.
      *
-     * @throws IllegalStateException after {@link #finish()} or {@link #close()} (the buffer is released)
+     * @throws IllegalStateException after {@link #finish()} or {@link #close()}; {@code data} is released
      */
     public void enqueue(ByteBuf data) {
         if (closed || finQueued) {
@@ -110,7 +133,7 @@ public final class BlendQueue {
         blender.onQueued(this, n);
     }
 
-    /** Marks the end of the stream after the bytes queued so far. */
+    /** Marks the end of the stream after the bytes queued so far. Idempotent; ignored after {@link #close()}. */
     public void finish() {
         if (closed || finQueued) {
             return;
@@ -120,17 +143,29 @@ public final class BlendQueue {
     }
 
     /**
-     * Sets the flow-control limit: the peer allows bytes at stream offsets below {@code maxOffset}.
-     * Limits only grow; a smaller value is ignored.
+     * Raises the flow-control limit: the peer allows bytes at stream offsets below {@code maxOffset}.
+     * Limits only grow (as in QUIC's MAX_STREAM_DATA); a value not above the current limit is ignored.
+     * A queue opened without flow control ({@link Long#MAX_VALUE}) stays so.
+     *
+     * @throws IllegalArgumentException if {@code maxOffset} is negative
      */
     public void creditLimit(long maxOffset) {
-        if (maxOffset > creditLimit || creditLimit == Long.MAX_VALUE && maxOffset != Long.MAX_VALUE) {
+        if (maxOffset < 0) {
+            throw new IllegalArgumentException("stream " + streamId + ": creditLimit: " + maxOffset
+                    + " (expected: >= 0)");
+        }
+        if (maxOffset > creditLimit && !closed) {
             creditLimit = maxOffset;
             blender.onReadinessMaybeChanged(this);
         }
     }
 
-    /** Moves the stream to another ring (its class changed) without losing or reordering its bytes. */
+    /**
+     * Moves the stream to another ring (its class changed) without losing or reordering its bytes; it
+     * joins the new ring's round robin at the end. A ring beyond the last is clamped to the last.
+     *
+     * @throws IllegalArgumentException if {@code newRing} is negative
+     */
     public void moveToRing(int newRing) {
         blender.move(this, newRing);
     }
@@ -149,16 +184,43 @@ public final class BlendQueue {
         queuedBytes = 0;
     }
 
-    /** Takes up to {@code max} bytes from the head as a retained slice, releasing consumed chunks. */
-    ByteBuf take(int max, io.netty.buffer.ByteBufAllocator alloc) {
+    /**
+     * Takes the next {@code n} bytes (0 < n <= queuedBytes) as one buffer: a retained slice of the head
+     * chunk when it holds them all, else a composite of retained slices. Releases the chunks it empties.
+     */
+    ByteBuf take(int n, ByteBufAllocator alloc) {
         ByteBuf head = chunks.peekFirst();
-        int n = Math.min(max, head.readableBytes());
-        ByteBuf slice = head.readRetainedSlice(n);
-        if (!head.isReadable()) {
-            chunks.pollFirst().release();
+        if (head.readableBytes() >= n) {
+            ByteBuf slice = head.readRetainedSlice(n);
+            if (!head.isReadable()) {
+                chunks.pollFirst().release();
+            }
+            consumed(n);
+            return slice;
         }
+        // No component limit: a limit would make the composite copy its components together.
+        CompositeByteBuf out = alloc.compositeBuffer(Integer.MAX_VALUE);
+        int left = n;
+        try {
+            while (left > 0) {
+                ByteBuf c = chunks.peekFirst();
+                int k = Math.min(left, c.readableBytes());
+                out.addComponent(true, c.readRetainedSlice(k));
+                left -= k;
+                if (!c.isReadable()) {
+                    chunks.pollFirst().release();
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            out.release();
+            throw e;
+        }
+        consumed(n);
+        return out;
+    }
+
+    private void consumed(int n) {
         queuedBytes -= n;
         sendOffset += n;
-        return slice;
     }
 }
