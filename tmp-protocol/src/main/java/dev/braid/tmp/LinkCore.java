@@ -161,9 +161,8 @@ public final class LinkCore implements Frames.Visitor {
     }
 
     private void register(TmpStream s) {
-        s.sendQueue = blender.open(s.id, s.ring());
+        s.sendQueue = blender.open(s.id, s.ring(), peerStreamWindow);
         s.sendQueue.attach(s);
-        s.sendQueue.creditLimit(peerStreamWindow);
         s.recvAdvertised = settings.streamWindowBytes();
         streams.put(s.id, s);
     }
