@@ -53,7 +53,7 @@ public final class BackEnd implements AutoCloseable {
         this.config = new AtomicReference<>(options.config());
         this.pool = new OriginPool(options.loops().transport());
         this.metrics = new BackEndMetrics(options.metrics());
-        this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config().tmp()), name,
+        this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config()), name,
                 new LinkCore.Listener() {
                     @Override
                     public TmpStreamHandler onStreamOpened(TmpStream stream) {
@@ -70,14 +70,15 @@ public final class BackEnd implements AutoCloseable {
         return new BackEnd(options);
     }
 
-    static LinkSettings linkSettings(TmpSettings tmp) {
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), tmp.ringWeights());
+    static LinkSettings linkSettings(BraidConfig config) {
+        TmpSettings tmp = config.tmp();
+        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights());
     }
 
     /** Applies a new configuration version: sites and origins for new requests, blender weights on every link. */
     public void update(BraidConfig newConfig) {
         config.set(newConfig);
-        LinkSettings settings = linkSettings(newConfig.tmp());
+        LinkSettings settings = linkSettings(newConfig);
         for (TmpLink link : server.links()) {
             link.updateBlender(settings.blender());
         }

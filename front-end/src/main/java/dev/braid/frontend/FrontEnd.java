@@ -6,6 +6,7 @@ import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
 import dev.braid.managers.config.HostPort;
 import dev.braid.managers.config.Site;
+import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
 import dev.braid.runtime.StrictHttp;
@@ -120,8 +121,8 @@ public final class FrontEnd implements AutoCloseable {
     }
 
     private static LinkSettings linkSettings(BraidConfig config) {
-        var tmp = config.tmp();
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), tmp.ringWeights());
+        TmpSettings tmp = config.tmp();
+        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights());
     }
 
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */

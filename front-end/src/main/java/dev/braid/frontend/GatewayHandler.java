@@ -249,8 +249,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private TmpStream stream;
         boolean requestDone;
         private boolean responseStarted;
-        private boolean responseKeepAlive = true;
         private boolean finished;
+        /** Stream bytes handed over from the link's loop, drained on the client's loop. */
+        private final java.util.Queue<Arrival> arrived = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
         private int status;
 
         Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos) {
@@ -328,7 +330,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onData(TmpStream s, ByteBuf data, boolean fin) {
-            ctx.executor().execute(() -> responseBytes(data, fin));
+            // Batch the frames that arrive together: one hand-over and one flush per batch, not per sub-packet.
+            arrived.add(new Arrival(data, fin));
+            if (drainScheduled.compareAndSet(false, true)) {
+                ctx.executor().execute(this::drainArrived);
+            }
         }
 
         @Override
@@ -348,55 +354,49 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         // ---- client loop ----
 
-        private void responseBytes(ByteBuf data, boolean fin) {
-            int n = data.readableBytes();
-            if (finished) {
-                data.release();
-                stream.consumed(n);
-                return;
-            }
-            codec.writeInbound(data);
+        private void drainArrived() {
+            drainScheduled.set(false);
+            int n = 0;
+            boolean fin = false;
             ChannelFuture lastWrite = null;
             boolean complete = false;
-            Object msg;
-            while ((msg = codec.readInbound()) != null) {
+            Arrival a;
+            while ((a = arrived.poll()) != null) {
+                n += a.data.readableBytes();
+                fin |= a.fin;
                 if (finished) {
-                    ReferenceCountUtil.release(msg);
+                    a.data.release();
                     continue;
                 }
-                HttpObject obj = (HttpObject) msg;
-                if (obj.decoderResult().isFailure()) {
-                    ReferenceCountUtil.release(msg);
-                    failUpstream(502, "malformed response from the back-end: " + obj.decoderResult().cause().getMessage());
-                    continue;
-                }
-                if (msg instanceof HttpResponse res) {
-                    responseStarted = true;
-                    status = res.status().code();
-                    responseKeepAlive = HttpUtil.isKeepAlive(res);
-                    HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
-                    out.headers().set("X-Cache", "BYPASS");
-                    if (!clientKeepAlive || !requestDone) {
-                        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                codec.writeInbound(a.data);
+                Object msg;
+                while ((msg = codec.readInbound()) != null) {
+                    if (finished) {
+                        ReferenceCountUtil.release(msg);
+                        continue;
                     }
-                    if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isTransferEncodingChunked(out)) {
-                        // An HTTP/1.0 client cannot read chunked framing: delimit the body by closing.
-                        HttpUtil.setTransferEncodingChunked(out, false);
-                        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    HttpObject obj = (HttpObject) msg;
+                    if (obj.decoderResult().isFailure()) {
+                        ReferenceCountUtil.release(msg);
+                        failUpstream(502, "malformed response from the back-end: " + obj.decoderResult().cause().getMessage());
+                        continue;
                     }
-                    lastWrite = ctx.write(out);
-                }
-                if (msg instanceof HttpContent content) {
-                    frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
-                    complete = content instanceof LastHttpContent;
-                    lastWrite = ctx.write(content);
+                    if (msg instanceof HttpResponse res) {
+                        lastWrite = ctx.write(responseHead(res));
+                    }
+                    if (msg instanceof HttpContent content) {
+                        frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
+                        complete |= content instanceof LastHttpContent;
+                        lastWrite = ctx.write(content);
+                    }
                 }
             }
+            int consumed = n;
             if (lastWrite != null) {
                 ctx.flush();
-                lastWrite.addListener(f -> stream.consumed(n));
+                lastWrite.addListener(f -> stream.consumed(consumed));
             } else {
-                stream.consumed(n);
+                stream.consumed(consumed);
             }
             if (complete && !finished) {
                 finished = true;
@@ -406,6 +406,22 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             } else if (fin && !finished) {
                 failUpstream(502, "the back-end ended the response early");
             }
+        }
+
+        private HttpResponse responseHead(HttpResponse res) {
+            responseStarted = true;
+            status = res.status().code();
+            HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
+            out.headers().set("X-Cache", "BYPASS");
+            if (!clientKeepAlive || !requestDone) {
+                out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isTransferEncodingChunked(out)) {
+                // An HTTP/1.0 client cannot read chunked framing: delimit the body by closing.
+                HttpUtil.setTransferEncodingChunked(out, false);
+                out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            return out;
         }
 
         private void streamReset(ResetCode code, String reason) {
@@ -445,6 +461,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
                 codec.finishAndReleaseAll();
             }
+            Arrival a;
+            while ((a = arrived.poll()) != null) {
+                a.data.release();
+            }
         }
+    }
+
+    private record Arrival(ByteBuf data, boolean fin) {
     }
 }

@@ -29,6 +29,22 @@ public record BraidConfig(
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
     }
 
+    /**
+     * The weight the blender gives each ring: the weight of the client classes on it, else the
+     * ring's default from {@code tmp.ringWeights}. One list entry per ring, ring 0 first.
+     */
+    public java.util.List<Integer> ringWeights() {
+        java.util.List<Integer> weights = new java.util.ArrayList<>(tmp.ringWeights());
+        boolean[] set = new boolean[weights.size()];
+        for (ClientClass c : clientClasses) {
+            if (c.ring() >= 0 && c.ring() < weights.size() && !set[c.ring()]) {
+                weights.set(c.ring(), c.weight());
+                set[c.ring()] = true;
+            }
+        }
+        return java.util.List.copyOf(weights);
+    }
+
     public Site site(String name) {
         return sites.stream().filter(s -> name != null && name.equals(s.name())).findFirst().orElse(null);
     }

@@ -74,9 +74,16 @@ public final class ConfigValidator {
 
         c.uniqueNames("clientClasses", config.clientClasses(), ClientClass::name);
         int rings = config.tmp().ringWeights().size();
+        Map<Integer, ClientClass> classOfRing = new HashMap<>();
         for (int i = 0; i < config.clientClasses().size(); i++) {
-            clientClass(c, "clientClasses[" + i + "]", config.clientClasses().get(i), rings,
-                    i == config.clientClasses().size() - 1);
+            ClientClass cc = config.clientClasses().get(i);
+            clientClass(c, "clientClasses[" + i + "]", cc, rings, i == config.clientClasses().size() - 1);
+            ClientClass first = classOfRing.putIfAbsent(cc.ring(), cc);
+            if (first != null && !first.weight().equals(cc.weight())) {
+                // A ring is blended with one weight; two classes on it must agree on it.
+                c.fail("clientClasses[" + i + "].weight", cc.weight(), first.weight() + ", the weight of class "
+                        + first.name() + " on the same ring " + cc.ring());
+            }
         }
 
         c.uniqueNames("redirectors", config.redirectors(), RedirectorNode::name);
