@@ -63,7 +63,26 @@ public final class BackEnd implements AutoCloseable {
                 });
         options.metrics().gauge("braid_backend_links", "TMP links from front-ends currently up",
                 () -> server.links().size());
+        options.metrics().counters("braid_link_sent_bytes_total",
+                "Stream bytes sent over TMP links, by peer and blender ring", () -> sentByRing(server.links()),
+                "peer", "ring");
         log.info("back-end {}: TMP (tcp) on {}", name, server.localAddress());
+    }
+
+    static java.util.Map<java.util.List<String>, Double> sentByRing(java.util.Collection<TmpLink> links) {
+        java.util.Map<java.util.List<String>, Double> samples = new java.util.HashMap<>();
+        for (TmpLink link : links) {
+            long[] bytes = link.sentBytesByRing();
+            for (int ring = 0; ring < bytes.length; ring++) {
+                samples.merge(java.util.List.of(link.peerName(), Integer.toString(ring)), (double) bytes[ring], Double::sum);
+            }
+        }
+        return samples;
+    }
+
+    /** The links currently up (one per front-end). */
+    public java.util.Set<TmpLink> links() {
+        return server.links();
     }
 
     public static BackEnd start(Options options) {
@@ -72,7 +91,8 @@ public final class BackEnd implements AutoCloseable {
 
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights());
+        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
+                tmp.rateLimitMbps());
     }
 
     /** Applies a new configuration version: sites and origins for new requests, blender weights on every link. */

@@ -16,6 +16,7 @@ import dev.braid.runtime.Transport;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything in one JVM on loopback: a sample origin, a back-end, a front-end linked to it over
@@ -41,16 +42,16 @@ public final class Demo implements AutoCloseable {
     private final Nodes.Started redirector;
     private final BraidConfig config;
 
-    private Demo(Ports ports, Transport transport) throws Exception {
+    private Demo(Ports ports, Transport transport, UnaryOperator<BraidConfig> customize) throws Exception {
         runtime = new NodeRuntime("demo", transport);
         try {
             SampleOrigin sample = runtime.add(SampleOrigin.start(runtime.loops(), loopback(ports.origin())));
             origin = sample.localAddress();
             // The back-end binds first so that the configuration can name its real port.
-            BraidConfig bootstrap = config(origin.getPort(), ports.backEnd(), ports);
+            BraidConfig bootstrap = customize.apply(config(origin.getPort(), ports.backEnd(), ports));
             backEnd = Nodes.backEnd(runtime, bootstrap, "be-1", loopback(ports.backEnd()), loopback(ports.backEndAdmin()),
                     null);
-            config = config(origin.getPort(), backEnd.traffic().getPort(), ports);
+            config = customize.apply(config(origin.getPort(), backEnd.traffic().getPort(), ports));
             managers = Nodes.managers(runtime, config, loopback(ports.managers()), null, null);
             URI managersUri = URI.create("http://127.0.0.1:" + managers.admin().getPort());
             // The back-end started before the managers; from here on it follows them too.
@@ -67,7 +68,12 @@ public final class Demo implements AutoCloseable {
     }
 
     public static Demo start(Ports ports, Transport transport) throws Exception {
-        return new Demo(ports, transport);
+        return new Demo(ports, transport, UnaryOperator.identity());
+    }
+
+    /** Starts the demo with its configuration changed by {@code customize} (for tests and experiments). */
+    public static Demo start(Ports ports, Transport transport, UnaryOperator<BraidConfig> customize) throws Exception {
+        return new Demo(ports, transport, customize);
     }
 
     /** The demo's configuration: one site, one front-end, one back-end, two client classes. */

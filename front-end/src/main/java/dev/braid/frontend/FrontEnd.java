@@ -101,6 +101,8 @@ public final class FrontEnd implements AutoCloseable {
         options.metrics().gauge("braid_frontend_client_connections", "Client connections open", clients::size);
         options.metrics().gauge("braid_frontend_links_up", "TMP links to back-ends currently up",
                 () -> links.values().stream().filter(c -> c.link() != null).count());
+        options.metrics().counters("braid_link_sent_bytes_total",
+                "Stream bytes sent over TMP links, by peer and blender ring", this::sentByRing, "peer", "ring");
         log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
     }
 
@@ -122,7 +124,8 @@ public final class FrontEnd implements AutoCloseable {
 
     private static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights());
+        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
+                tmp.rateLimitMbps());
     }
 
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */
@@ -196,6 +199,21 @@ public final class FrontEnd implements AutoCloseable {
 
     private static boolean looksLikeIp(String h) {
         return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
+    }
+
+    private Map<java.util.List<String>, Double> sentByRing() {
+        Map<java.util.List<String>, Double> samples = new HashMap<>();
+        for (TmpClient c : links.values()) {
+            TmpLink link = c.link();
+            if (link == null) {
+                continue;
+            }
+            long[] bytes = link.sentBytesByRing();
+            for (int ring = 0; ring < bytes.length; ring++) {
+                samples.put(java.util.List.of(link.peerName(), Integer.toString(ring)), (double) bytes[ring]);
+            }
+        }
+        return samples;
     }
 
     /** The best established link to a back-end serving {@code site}, or null. */

@@ -40,6 +40,21 @@ public final class Metrics {
         register(new Gauge(name, help, value));
     }
 
+    /**
+     * A family of gauges read when scraped: {@code samples} returns the current value of every
+     * labelled series (label values in the order of {@code labelNames}).
+     */
+    public void gauges(String name, String help, java.util.function.Supplier<Map<List<String>, Double>> samples,
+                       String... labelNames) {
+        register(new LabelledGauge(name, help, "gauge", labelNames, samples));
+    }
+
+    /** Like {@link #gauges}, for totals that only grow and are kept elsewhere (exposed as counters). */
+    public void counters(String name, String help, java.util.function.Supplier<Map<List<String>, Double>> samples,
+                         String... labelNames) {
+        register(new LabelledGauge(name, help, "counter", labelNames, samples));
+    }
+
     @SuppressWarnings("unchecked")
     private <F extends Family<?>> F register(F family) {
         Family<?> existing = families.putIfAbsent(family.name, family);
@@ -271,6 +286,42 @@ public final class Metrics {
                     n += c.sum();
                 }
                 return n;
+            }
+        }
+    }
+
+    private static final class LabelledGauge extends Family<Object> {
+        private final java.util.function.Supplier<Map<List<String>, Double>> samples;
+        private final String type;
+
+        LabelledGauge(String name, String help, String type, String[] labelNames,
+                      java.util.function.Supplier<Map<List<String>, Double>> samples) {
+            super(name, help, labelNames);
+            this.type = type;
+            this.samples = samples;
+        }
+
+        @Override
+        Object newChild() {
+            return new Object();
+        }
+
+        @Override
+        String type() {
+            return type;
+        }
+
+        @Override
+        void write(StringBuilder out) {
+            Map<List<String>, Double> now = new java.util.TreeMap<>(
+                    (a, b) -> String.join("\u0000", a).compareTo(String.join("\u0000", b)));
+            now.putAll(samples.get());
+            for (Map.Entry<List<String>, Double> e : now.entrySet()) {
+                if (e.getKey().size() != labelNames.length) {
+                    continue;
+                }
+                out.append(name).append(labelText(labelNames, e.getKey(), null, null)).append(' ')
+                        .append(number(e.getValue())).append('\n');
             }
         }
     }

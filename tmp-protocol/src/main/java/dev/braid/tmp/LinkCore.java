@@ -66,6 +66,8 @@ public final class LinkCore implements Frames.Visitor {
     private boolean goawayReceived;
     private long bytesSent;
     private long bytesReceived;
+    /** Stream payload bytes sent per ring: what the blender gave each priority. */
+    private long[] sentByRing = new long[8];
 
     /** Encodes one control frame at a time; wraps an array, so it needs no release. */
     private final ByteBuf scratchControl = io.netty.buffer.Unpooled.wrappedBuffer(new byte[4096]).clear();
@@ -117,6 +119,11 @@ public final class LinkCore implements Frames.Visitor {
 
     public long bytesReceived() {
         return bytesReceived;
+    }
+
+    /** Stream payload bytes sent so far per ring, ring 0 first (a copy). */
+    public long[] sentBytesByRing() {
+        return java.util.Arrays.copyOf(sentByRing, Math.max(blender.rings(), 1));
     }
 
     public Blender blender() {
@@ -300,6 +307,11 @@ public final class LinkCore implements Frames.Visitor {
             Frames.writeDataHeader(packetOut, s.id, offset, n, fin);
             packetOut.writeBytes(data, data.readerIndex(), n);
             sent += n;
+            int ring = queue.ring();
+            if (ring >= sentByRing.length) {
+                sentByRing = java.util.Arrays.copyOf(sentByRing, ring + 1);
+            }
+            sentByRing[ring] += n;
             s.drained(n);
             if (s.notifyWritable) {
                 writableNotices.add(s);

@@ -3,28 +3,33 @@ package dev.braid.tmp;
 import dev.braid.blender.BlenderSettings;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Settings of one TMP link, the same on both carriers.
  *
- * @param packetBytes          payload bytes per TMP packet (default 1400)
- * @param streamWindowBytes    flow-control credit per stream: bytes a peer may send beyond what
- *                             this side has consumed (default 1 MiB: a stream fills about 100 Mbit/s at 80 ms RTT)
- * @param linkWindowBytes      flow-control credit for the whole link (default 32 MiB)
- * @param maxStreams           concurrent streams a peer may open (default 10,000)
- * @param sendHighWaterBytes   queued bytes above which a stream reports not writable (default 128 KiB)
- * @param sendLowWaterBytes    queued bytes below which it becomes writable again (default 32 KiB)
- * @param keepalive            a PING is sent after this long without sending (default 10 s)
- * @param idleTimeout          the link is closed after this long without receiving (default 30 s)
- * @param handshakeTimeout     the peer's HELLO must arrive within this (default 5 s)
- * @param blender              rings, weights, sub-packet size, policy
+ * @param packetBytes           payload bytes per TMP packet (default 1400)
+ * @param streamWindowBytes     flow-control credit per stream: bytes a peer may send beyond what
+ *                              this side has consumed (default 1 MiB: one stream can fill about
+ *                              100 Mbit/s at 80 ms RTT)
+ * @param linkWindowBytes       flow-control credit for the whole link (default 32 MiB)
+ * @param maxStreams            concurrent streams a peer may open (default 10,000)
+ * @param sendHighWaterBytes    queued bytes above which a stream reports not writable (default 128 KiB)
+ * @param sendLowWaterBytes     queued bytes below which it becomes writable again (default 32 KiB)
+ * @param keepalive             a PING is sent after this long without sending (default 10 s)
+ * @param idleTimeout           the link is closed after this long without receiving (default 30 s)
+ * @param handshakeTimeout      the peer's HELLO must arrive within this (default 5 s)
+ * @param maxSendBytesPerSecond cap on the rate this side sends at, bytes per second; 0 for none
+ *                              (default). Data above the cap waits in the blender, by priority.
+ * @param blender               rings, weights, sub-packet size, policy
  */
 public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWindowBytes, int maxStreams,
                            int sendHighWaterBytes, int sendLowWaterBytes, Duration keepalive,
-                           Duration idleTimeout, Duration handshakeTimeout, BlenderSettings blender) {
+                           Duration idleTimeout, Duration handshakeTimeout, long maxSendBytesPerSecond,
+                           BlenderSettings blender) {
 
     public static final LinkSettings DEFAULT = new LinkSettings(1400, 1024 * 1024, 32L * 1024 * 1024, 10_000,
-            128 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5),
+            128 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), 0,
             BlenderSettings.DEFAULT);
 
     public LinkSettings {
@@ -37,20 +42,25 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
         require(!keepalive.isNegative() && !keepalive.isZero(), "keepalive", keepalive, "> 0");
         require(idleTimeout.compareTo(keepalive) > 0, "idleTimeout", idleTimeout, "> keepalive");
         require(!handshakeTimeout.isNegative() && !handshakeTimeout.isZero(), "handshakeTimeout", handshakeTimeout, "> 0");
+        require(maxSendBytesPerSecond == 0 || maxSendBytesPerSecond >= 8 * packetBytes, "maxSendBytesPerSecond",
+                maxSendBytesPerSecond, "0 (no cap) or at least 8 packets per second");
         if (blender == null) {
             throw new IllegalArgumentException("blender: null (expected: blender settings)");
         }
     }
 
     /**
-     * Default settings with the packet size and blender the managers configure.
+     * Default settings with what the managers configure.
      *
-     * @param policy {@code per-connection} or {@code per-class}
+     * @param policy        {@code per-connection} or {@code per-class}
+     * @param rateLimitMbps send-rate cap in Mbit/s, 0 for none
      */
-    public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, java.util.List<Integer> ringWeights) {
+    public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, List<Integer> ringWeights,
+                                  double rateLimitMbps) {
         int[] weights = ringWeights.stream().mapToInt(Integer::intValue).toArray();
-        return DEFAULT.withPacketBytes(packetBytes).withBlender(
-                new BlenderSettings(weights, subPacketBytes, BlenderSettings.Policy.parse(policy)));
+        return DEFAULT.withPacketBytes(packetBytes)
+                .withMaxSendBytesPerSecond((long) (rateLimitMbps * 1_000_000 / 8))
+                .withBlender(new BlenderSettings(weights, subPacketBytes, BlenderSettings.Policy.parse(policy)));
     }
 
     private static void require(boolean ok, String field, Object value, String expected) {
@@ -61,16 +71,26 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
 
     public LinkSettings withBlender(BlenderSettings b) {
         return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, b);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, b);
     }
 
     public LinkSettings withPacketBytes(int bytes) {
         return new LinkSettings(bytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
     }
 
     public LinkSettings withWindows(int streamWindow, long linkWindow) {
         return new LinkSettings(packetBytes, streamWindow, linkWindow, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
+    }
+
+    public LinkSettings withMaxStreams(int streams) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, streams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
+    }
+
+    public LinkSettings withMaxSendBytesPerSecond(long rate) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, rate, blender);
     }
 }

@@ -40,6 +40,10 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     private LinkCore core;
     private TmpLink link;
     private boolean flushScheduled;
+    /** Send-rate cap ({@link LinkSettings#maxSendBytesPerSecond()}): a token bucket refilled from the clock. */
+    private double tokens;
+    private long tokensAt;
+    private boolean rateWaitScheduled;
     private ScheduledFuture<?> handshakeTimeout;
     private String closeReason = "connection closed";
 
@@ -128,14 +132,23 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
 
     private void flushOut() {
         flushScheduled = false;
-        if (core == null || !ctx.channel().isActive()) {
+        if (core == null || !ctx.channel().isActive() || rateWaitScheduled) {
             return;
         }
         int packetBytes = settings.packetBytes();
+        long rate = settings.maxSendBytesPerSecond();
+        if (rate > 0) {
+            refillTokens(rate, packetBytes);
+        }
         boolean wrote = false;
         while (ctx.channel().isWritable() && core.hasOutput()) {
+            if (rate > 0 && tokens < packetBytes + 2) {
+                waitForTokens(rate, packetBytes);
+                break;
+            }
             ByteBuf out = ctx.alloc().ioBuffer(WRITE_CHUNK);
-            while (out.writableBytes() >= packetBytes + 2 + 4096 && core.hasOutput()) {
+            while (out.writableBytes() >= packetBytes + 2 + 4096 && core.hasOutput()
+                    && (rate == 0 || tokens >= packetBytes + 2)) {
                 int lengthAt = out.writerIndex();
                 out.writeShort(0);
                 int n = core.writePacket(out, packetBytes);
@@ -144,6 +157,7 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
                     break;
                 }
                 out.setShort(lengthAt, n);
+                tokens -= n + 2;
             }
             if (out.isReadable()) {
                 ctx.write(out);
@@ -156,6 +170,28 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
         if (wrote) {
             ctx.flush();
         }
+    }
+
+    private void refillTokens(long rate, int packetBytes) {
+        long now = System.nanoTime();
+        // A burst of 10 ms at the cap, and never less than a few packets, keeps 1 ms timers sufficient.
+        double burst = Math.max(4.0 * (packetBytes + 2), rate / 100.0);
+        if (tokensAt == 0) {
+            tokens = burst;
+        } else {
+            tokens = Math.min(burst, tokens + (now - tokensAt) * (rate / 1e9));
+        }
+        tokensAt = now;
+    }
+
+    private void waitForTokens(long rate, int packetBytes) {
+        double missing = packetBytes + 2 - tokens;
+        long waitNanos = Math.max(1_000_000L, (long) (missing * 1e9 / rate));
+        rateWaitScheduled = true;
+        ctx.executor().schedule(() -> {
+            rateWaitScheduled = false;
+            flushOut();
+        }, waitNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -53,6 +53,14 @@ public final class TmpLink {
         return core.bytesReceived();
     }
 
+    /**
+     * Stream payload bytes this side has sent per ring (ring 0 first). Read off the link's loop the
+     * counts may lag by a packet.
+     */
+    public long[] sentBytesByRing() {
+        return core.sentBytesByRing();
+    }
+
     public int activeStreams() {
         return core.activeStreams();
     }

@@ -320,9 +320,7 @@ class LinkCoreTest {
 
     @Test
     void streamsBeyondTheLimitAreRefusedNotFatal() throws Exception {
-        LinkSettings one = new LinkSettings(1400, 256 * 1024, 16L << 20, 1, 128 * 1024, 32 * 1024,
-                LinkSettings.DEFAULT.keepalive(), LinkSettings.DEFAULT.idleTimeout(),
-                LinkSettings.DEFAULT.handshakeTimeout(), LinkSettings.DEFAULT.blender());
+        LinkSettings one = LinkSettings.DEFAULT.withMaxStreams(1);
         connect(one);
         Sink first = new Sink();
         Sink second = new Sink();

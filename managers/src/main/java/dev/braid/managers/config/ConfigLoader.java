@@ -252,6 +252,10 @@ public final class ConfigLoader {
             if (!node.isIntegralNumber() || !node.canConvertToLong()) {
                 errors.add(display(path) + ": " + show(node) + " (expected: " + describe(type) + ")");
             }
+        } else if (raw == Double.class || raw == double.class) {
+            if (!node.isNumber() || !Double.isFinite(node.asDouble())) {
+                errors.add(display(path) + ": " + show(node) + " (expected: " + describe(type) + ")");
+            }
         } else if (raw == Boolean.class || raw == boolean.class) {
             if (!node.isBoolean()) {
                 errors.add(display(path) + ": " + show(node) + " (expected: " + describe(type) + ")");
@@ -322,6 +326,8 @@ public final class ConfigLoader {
             return "integer";
         } else if (raw == Long.class || raw == long.class) {
             return "integer (64-bit)";
+        } else if (raw == Double.class || raw == double.class) {
+            return "number";
         } else if (raw == Boolean.class || raw == boolean.class) {
             return "true or false";
         } else if (type.isCollectionLikeType()) {

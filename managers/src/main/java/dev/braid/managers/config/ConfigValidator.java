@@ -239,6 +239,10 @@ public final class ConfigValidator {
         for (int i = 0; i < n; i++) {
             c.atLeast("tmp.ringWeights[" + i + "]", t.ringWeights().get(i), 1);
         }
+        double rate = t.rateLimitMbps();
+        if (!(rate == 0 || rate >= 0.1 && rate <= 100_000)) {
+            c.fail("tmp.rateLimitMbps", t.rateLimitMbps(), "0 (no cap) or 0.1..100000 Mbit/s");
+        }
     }
 
     static boolean isOriginUrl(String url) {

@@ -9,15 +9,23 @@ import java.util.List;
  * @param subPacketBytes largest sub-packet the blender takes from one stream (default 512)
  * @param blenderPolicy  {@code per-connection} (the seed's normalisation) or {@code per-class} (DRR)
  * @param ringWeights    default weight per ring, ring 0 first, used for rings no client class names
+ * @param rateLimitMbps  cap on each link's send rate per direction, in Mbit/s; 0 for none (default).
+ *                       Above the cap data waits in the blender, where priority decides what goes.
  */
-public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights) {
+public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights,
+                          Double rateLimitMbps) {
 
-    public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null);
+    public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null, null);
+
+    public TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights) {
+        this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, null);
+    }
 
     public TmpSettings {
         packetBytes = packetBytes == null ? 1400 : packetBytes;
         subPacketBytes = subPacketBytes == null ? 512 : subPacketBytes;
         blenderPolicy = blenderPolicy == null ? "per-connection" : blenderPolicy;
         ringWeights = ringWeights == null ? List.of(16, 8, 4, 2, 1) : List.copyOf(ringWeights);
+        rateLimitMbps = rateLimitMbps == null ? 0.0 : rateLimitMbps;
     }
 }
