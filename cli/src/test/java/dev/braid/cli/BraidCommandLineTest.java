@@ -2,7 +2,6 @@ package dev.braid.cli;
 
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ConfigLoader;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -142,10 +141,6 @@ class BraidCommandLineTest {
     }
 
     @Test
-    @Disabled("RoleCommands.loadConfig() only parses the file (ConfigLoader.load) and never runs ConfigValidator, "
-            + "so an invalid file is not refused with its reasons: here the role fails later with a misleading "
-            + "'--name: be-1 (expected: a node listed under backEnds ...)', and a file that does list the node "
-            + "starts the role on an invalid configuration")
     void anInvalidConfigurationIsRefusedWithEveryReason(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("bad.yaml");
         Files.writeString(file, "sites:\n  - name: shop\n    hostnames: []\n    origins: []\n");
