@@ -189,8 +189,7 @@ final class MessageReader {
     private static void appendEscaped(StringBuilder sb, int b) {
         if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' || b == '_') {
             sb.append((char) b);
-        } else if (b > 0x20 && b < 0x7F && b != '.' && b != '\\' && b != '"' && b != '(' && b != ')' && b != ';'
-                && b != '@' && b != '$') {
+        } else if (b > 0x20 && b < 0x7F) {
             sb.append('\\').append((char) b);
         } else {
             sb.append('\\').append((char) ('0' + b / 100)).append((char) ('0' + b / 10 % 10))

@@ -41,8 +41,7 @@ final class MessageWriter {
         out.writeShort(answer.id());
         out.writeShort(0); // flags, set below
         out.writeShort(answer.questions().size());
-        out.writeZero(6);
-        out.writeShort(0); // ARCOUNT, set below
+        out.writeZero(6); // ANCOUNT, NSCOUNT, ARCOUNT, set below
         for (Query.Question q : answer.questions()) {
             writeName(out, q.name());
             out.writeShort(q.type());

@@ -486,6 +486,7 @@ public final class ZoneView {
             for (DnsSettings.DnsZone z : dns.zones()) {
                 zones.put(DomainNames.key(z.name()), null);
             }
+            Set<String> explicit = new HashSet<>(zones.keySet());
             Map<String, List<FrontEndSelector.Candidate>[]> candidatesOfSite = candidates();
             Map<String, SiteHost> hostsByKey = new LinkedHashMap<>();
             Map<String, String> siteOfHost = new HashMap<>();
@@ -505,7 +506,7 @@ public final class ZoneView {
             }
             if (popRegion == null) {
                 for (String key : hostsByKey.keySet()) {
-                    if (explicitZoneOf(key) == null) {
+                    if (explicitZoneOf(key, explicit) == null) {
                         zones.putIfAbsent(DomainNames.labelCount(key) >= 3 ? DomainNames.parent(key) : key, null);
                     }
                 }
@@ -562,9 +563,9 @@ public final class ZoneView {
                     Collections.unmodifiableMap(new LinkedHashMap<>(sites)), NodeState.NONE, Map.of());
         }
 
-        private String explicitZoneOf(String key) {
+        private static String explicitZoneOf(String key, Set<String> explicit) {
             for (String name = key; name != null; name = DomainNames.parent(name)) {
-                if (zones.containsKey(name)) {
+                if (explicit.contains(name)) {
                     return name;
                 }
             }
