@@ -21,11 +21,20 @@ import java.util.List;
  * @param additional       the additional section, without the OPT record
  * @param edns             whether an OPT record follows the additional section: exactly when the query had one
  * @param clientSubnet     the Client Subnet option to echo with its scope (RFC 7871 §7.2.1), or null
+ * @param dnssecOk         the DO bit of the OPT record, copied from the query (RFC 3225 §3)
  */
 public record Answer(int id, int opcode, int rcode, boolean authoritative, boolean truncated,
                      boolean recursionDesired, boolean checkingDisabled, List<Query.Question> questions,
                      List<ResourceRecord> answers, List<ResourceRecord> authority,
-                     List<ResourceRecord> additional, boolean edns, ClientSubnet clientSubnet) {
+                     List<ResourceRecord> additional, boolean edns, ClientSubnet clientSubnet, boolean dnssecOk) {
+
+    public Answer(int id, int opcode, int rcode, boolean authoritative, boolean truncated, boolean recursionDesired,
+                  boolean checkingDisabled, List<Query.Question> questions, List<ResourceRecord> answers,
+                  List<ResourceRecord> authority, List<ResourceRecord> additional, boolean edns,
+                  ClientSubnet clientSubnet) {
+        this(id, opcode, rcode, authoritative, truncated, recursionDesired, checkingDisabled, questions, answers,
+                authority, additional, edns, clientSubnet, false);
+    }
 
     public Answer {
         questions = List.copyOf(questions);
@@ -44,13 +53,15 @@ public record Answer(int id, int opcode, int rcode, boolean authoritative, boole
     static Answer error(Query query, int rcode, boolean echoQuestion) {
         return new Answer(query.id(), query.opcode(), rcode, false, false, query.recursionDesired(),
                 query.checkingDisabled(), echoQuestion ? query.questions() : List.of(), List.of(), List.of(),
-                List.of(), query.edns() != null, null);
+                List.of(), query.edns() != null, null,
+                // DO is copied (RFC 3225 §3), except under BADVERS, whose OPT speaks version 0 only.
+                query.edns() != null && query.edns().dnssecOk() && rcode != Dns.RCODE_BADVERS);
     }
 
     /** This answer with every record section emptied and TC set: the client must ask again over TCP. */
     Answer emptyTruncated() {
         return new Answer(id, opcode, rcode, authoritative, true, recursionDesired, checkingDisabled, questions,
-                List.of(), List.of(), List.of(), edns, clientSubnet);
+                List.of(), List.of(), List.of(), edns, clientSubnet, dnssecOk);
     }
 
     /** The four RCODE bits of the header. */

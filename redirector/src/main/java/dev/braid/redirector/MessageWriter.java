@@ -128,12 +128,12 @@ final class MessageWriter {
     }
 
     private static void writeOpt(ByteBuf out, Answer answer) {
-        // Our OPT: payload size in CLASS, extended RCODE in the TTL's top octet, version 0, DO clear
-        // (nothing here is signed, RFC 3225 §3).
+        // Our OPT: payload size in CLASS, extended RCODE in the TTL's top octet, version 0, the DO
+        // bit copied from the query (RFC 3225 §3; nothing here is signed).
         out.writeByte(0);
         out.writeShort(Dns.TYPE_OPT);
         out.writeShort(Dns.UDP_PAYLOAD_SIZE);
-        out.writeInt(answer.extendedRcode() << 24);
+        out.writeInt(answer.extendedRcode() << 24 | (answer.dnssecOk() ? 0x8000 : 0));
         ClientSubnet ecs = answer.clientSubnet();
         if (ecs == null) {
             out.writeShort(0);

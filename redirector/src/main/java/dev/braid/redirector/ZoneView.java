@@ -183,11 +183,13 @@ public final class ZoneView {
             return Answer.error(query, Dns.RCODE_FORMERR, false); // RFC 6891 §6.1.1
         }
         boolean oneQuestion = query.questions().size() == 1;
+        if (query.opcode() != Dns.OPCODE_QUERY) {
+            // As NSD does: the header alone, whatever the rest of the message holds.
+            return new Answer(query.id(), query.opcode(), Dns.RCODE_NOTIMP, false, false, query.recursionDesired(),
+                    false, List.of(), List.of(), List.of(), List.of(), false, null);
+        }
         if (query.edns() != null && query.edns().version() > 0) {
             return Answer.error(query, Dns.RCODE_BADVERS, oneQuestion); // RFC 6891 §6.1.3
-        }
-        if (query.opcode() != Dns.OPCODE_QUERY) {
-            return Answer.error(query, Dns.RCODE_NOTIMP, oneQuestion);
         }
         if (!oneQuestion) {
             return Answer.error(query, Dns.RCODE_FORMERR, false);
@@ -269,7 +271,7 @@ public final class ZoneView {
         ClientSubnet echo = ecs == null ? null : ecs.withScope(ecs.sourcePrefix() == 0 ? 0 : l.scope);
         return new Answer(query.id(), query.opcode(), l.rcode, l.authoritative, false, query.recursionDesired(),
                 query.checkingDisabled(), query.questions(), l.answers, l.authority, l.additional,
-                query.edns() != null, echo);
+                query.edns() != null, echo, query.edns() != null && query.edns().dnssecOk());
     }
 
     private void siteAnswer(SiteHost site, String key, int type, String owner, byte[] resolver, byte[] clientAddress,
