@@ -68,7 +68,7 @@ class RedirectorIT {
         assumeTrue(transport.isAvailable(), () -> transport.label() + " is not available here");
         loops = EventLoops.create("redirector-it", transport, 1);
         metrics = new Metrics();
-        redirector = Redirector.start(Redirector.Options.builder(loops)
+        redirector = Redirector.start(Redirector.Options.builder(loops).probes(false)
                 .listen(new InetSocketAddress("127.0.0.1", 0))
                 .metrics(metrics)
                 .nodeName("r1")

@@ -92,7 +92,10 @@ public final class ConfigValidator {
             RedirectorNode rd = config.redirectors().get(i);
             listeners.node(p, rd.listen(), rd.admin());
             c.atLeast(p + ".answerCount", rd.answerCount(), 1);
+            redirector(c, p, rd);
         }
+
+        DnsChecks.validate(c::fail, config);
 
         listeners.add("managers.listen", config.managers().listen());
         tmp(c, config.tmp());
@@ -178,6 +181,49 @@ public final class ConfigValidator {
                         : "a site one of this front-end's backEnds serves; none of " + fe.backEnds() + " lists it");
             }
         }
+    }
+
+    private static void redirector(Check c, String p, RedirectorNode rd) {
+        if (rd.publicAddress() != null && !isUnicastIp(rd.publicAddress())) {
+            c.fail(p + ".publicAddress", rd.publicAddress(), "the IP address resolvers reach this redirector at, "
+                    + "an IPv4 or IPv6 literal, not a wildcard or multicast address");
+        }
+        if (rd.region() != null && !DnsChecks.isLabel(rd.region())) {
+            c.fail(p + ".region", rd.region(), "a region name that is also a DNS label: 1 to 63 letters, digits "
+                    + "and '-', not starting or ending with '-'");
+        }
+        RedirectorNode.ExternalDns x = rd.external();
+        if (x == null) {
+            return;
+        }
+        String xp = p + ".external";
+        InetSocketAddress server = null;
+        try {
+            server = HostPort.parseUnresolved(xp + ".server", x.server());
+        } catch (IllegalArgumentException e) {
+            c.errors.add(e.getMessage());
+        }
+        if (server != null && (literal(server.getHostString()) == null || server.getPort() == 0)) {
+            c.fail(xp + ".server", x.server(), "an IP literal and a port in 1..65535");
+        }
+        if (x.keyName() == null || !Names.isDnsName(stripDot(x.keyName()))) {
+            c.fail(xp + ".keyName", x.keyName(), "the TSIG key's name, a DNS name");
+        }
+        if (!DnsChecks.TSIG_ALGORITHMS.contains(x.algorithm())) {
+            c.fail(xp + ".algorithm", x.algorithm(), String.join(", ", DnsChecks.TSIG_ALGORITHMS));
+        }
+        if ((x.secret() == null) == (x.secretFile() == null)) {
+            c.fail(xp + ".secret", x.secret() == null ? null : "(hidden)", "exactly one of secret and secretFile");
+        } else if (x.secret() != null && !DnsChecks.isBase64Key(x.secret())) {
+            c.fail(xp + ".secret", "(hidden)", "a key of at least 16 bytes in base64");
+        } else if (x.secretFile() != null && x.secretFile().isBlank()) {
+            c.fail(xp + ".secretFile", x.secretFile(), "the path of a file holding the key in base64");
+        }
+        c.range(xp + ".intervalMillis", x.intervalMillis(), 100, 3_600_000);
+    }
+
+    static String stripDot(String name) {
+        return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
     }
 
     private static void clientClass(Check c, String p, ClientClass cc, int rings, boolean last) {
@@ -272,12 +318,12 @@ public final class ConfigValidator {
         return hostOk && u.getPort() >= 1 && u.getPort() <= 65535;
     }
 
-    private static boolean isUnicastIp(String s) {
+    static boolean isUnicastIp(String s) {
         InetAddress a = literal(s);
         return a != null && !a.isAnyLocalAddress() && !a.isMulticastAddress();
     }
 
-    private static InetAddress literal(String s) {
+    static InetAddress literal(String s) {
         if (!Names.isIpLiteral(s)) {
             return null;
         }
