@@ -7,7 +7,9 @@ import io.netty.buffer.ByteBufAllocator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -17,7 +19,7 @@ import java.util.SplittableRandom;
  * stream per direction and impairment, so a seed reproduces a run exactly and turning one
  * impairment on does not reshuffle the draws of another.
  *
- * <p>The model, per datagram: an endpoint's datagram first crosses its host's access link (rate
+ * <p>The model, per datagram: an endpoint's datagram first crosses its own access link (rate
  * {@code accessRateBitsPerSecond}, FIFO behind a send buffer of {@code sendBufferBytes}, like a
  * socket buffer and NIC; while the buffer is full the endpoint is not polled, as a real driver
  * stops writing while its channel is not writable). It then enters the direction's bottleneck,
@@ -39,10 +41,9 @@ import java.util.SplittableRandom;
  */
 public final class NetworkSimulator implements AutoCloseable {
 
+    /** Packet hop kinds: leaving the sender's access link, arriving at the receiver. */
     private static final int NIC = 0;
     private static final int ARRIVAL = 1;
-    private static final int TIMER = 2;
-    private static final int ACTION = 3;
 
     /** Same-instant wake-ups without progress after which an endpoint is declared spinning. */
     private static final int SPIN_LIMIT = 100_000;
@@ -52,6 +53,7 @@ public final class NetworkSimulator implements AutoCloseable {
     private final Lane bToA;
     private final List<FlowHandle> flows = new ArrayList<>();
     private final List<Port> ports = new ArrayList<>();
+    private final Map<DatagramEndpoint, Port> portsByEndpoint = new IdentityHashMap<>();
     private final ArrayList<Packet> freePackets = new ArrayList<>();
     private final SplittableRandom random;
     private final ByteBufAllocator alloc;
@@ -113,9 +115,10 @@ public final class NetworkSimulator implements AutoCloseable {
             throw new IllegalArgumentException("flow." + name + ".endpoints: " + a + ", " + b
                     + " (expected: two distinct endpoints)");
         }
-        for (Port p : ports) {
-            if (p.endpoint == a || p.endpoint == b) {
-                throw new IllegalArgumentException("flow." + name + ".endpoints: " + p.endpoint
+        for (DatagramEndpoint e : List.of(a, b)) {
+            Port p = portsByEndpoint.get(e);
+            if (p != null) {
+                throw new IllegalArgumentException("flow." + name + ".endpoints: " + e
                         + " (expected: an endpoint not attached yet; it belongs to flow " + p.flow.name + ")");
             }
         }
@@ -133,6 +136,8 @@ public final class NetworkSimulator implements AutoCloseable {
         flows.add(flow);
         ports.add(pa);
         ports.add(pb);
+        portsByEndpoint.put(a, pa);
+        portsByEndpoint.put(b, pb);
         events.schedule(pa, startNanos);
         events.schedule(pb, startNanos);
         return flow;
@@ -149,6 +154,23 @@ public final class NetworkSimulator implements AutoCloseable {
         }
         Action a = new Action(action);
         events.schedule(a, atNanos);
+    }
+
+    /**
+     * Has {@code endpoint}'s timer fire now (or at its start, if it has not started): it gets
+     * {@code onTimeout} and is polled. For code that changes an endpoint from outside the
+     * simulator's calls into that endpoint, for example a relay that feeds one endpoint from
+     * another's {@code receive}.
+     */
+    public void wake(DatagramEndpoint endpoint) {
+        checkUsable();
+        Port port = portsByEndpoint.get(endpoint);
+        if (port == null) {
+            throw new IllegalArgumentException("endpoint: " + endpoint + " (expected: an attached endpoint)");
+        }
+        if (port.started && (!port.scheduled() || port.time > now)) {
+            events.schedule(port, now);
+        }
     }
 
     /** Processes every event up to and including {@code untilNanos}, then sets the clock there. */

@@ -20,8 +20,9 @@ import java.util.List;
  *                            (datagram plus the simulator's per-packet header overhead)
  * @param delayNanos          one-way propagation delay
  * @param queueLimitBytes     bytes the bottleneck holds (waiting plus the one being serialised);
- *                            {@link #QUEUE_ONE_BDP} for one bandwidth-delay product of the round
- *                            trip (this direction's rate times both directions' delays)
+ *                            {@link #QUEUE_ONE_BDP} (the default) for one bandwidth-delay product of
+ *                            the round trip: this direction's rate times both directions' delays,
+ *                            but at least two MTUs
  * @param lossProbability     independent (Bernoulli) loss probability per datagram
  * @param burstLoss           Gilbert–Elliott bursty loss, {@link GilbertElliott#NONE} for none
  * @param reorderProbability  probability that a datagram is held back by {@code reorderDelayNanos},

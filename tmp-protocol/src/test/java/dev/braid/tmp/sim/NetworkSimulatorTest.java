@@ -351,6 +351,41 @@ class NetworkSimulatorTest {
     }
 
     @Test
+    void wakePollsAnEndpointChangedFromOutsideTheSimulatorsCalls() {
+        try (NetworkSimulator sim = NetworkSimulator.builder().build()) {
+            Echo outbox = new Echo();
+            DatagramEndpoint relay = new DatagramEndpoint() {
+                @Override
+                public void receive(long nowNanos, ByteBuf datagram) {
+                    outbox.pending.add(datagram);
+                    sim.wake(outbox);
+                }
+
+                @Override
+                public ByteBuf poll(long nowNanos, ByteBufAllocator alloc) {
+                    return null;
+                }
+
+                @Override
+                public long nextTimeoutNanos() {
+                    return Long.MAX_VALUE;
+                }
+
+                @Override
+                public void onTimeout(long nowNanos) {
+                }
+            };
+            Sink sink = new Sink();
+            sim.attach("in", new Paced(100, MS, 5, 0), relay);
+            sim.attach("out", outbox, sink);
+            sim.run(S);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), sink.seqs);
+            long oneWay = 40 * MS + 1_024 + 10_240;
+            assertEquals(2 * oneWay, (long) sink.times.get(0));
+        }
+    }
+
+    @Test
     void anEndpointThatAsksForTimeoutsWithoutProgressIsReported() {
         DatagramEndpoint spinning = new DatagramEndpoint() {
             @Override

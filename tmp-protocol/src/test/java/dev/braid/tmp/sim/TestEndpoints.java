@@ -203,7 +203,7 @@ final class TestEndpoints {
 
     /** Sends every datagram it receives straight back. */
     static final class Echo implements DatagramEndpoint {
-        private final List<ByteBuf> pending = new ArrayList<>();
+        final List<ByteBuf> pending = new ArrayList<>();
 
         @Override
         public void receive(long nowNanos, ByteBuf datagram) {
