@@ -149,6 +149,9 @@ public final class NetworkSimulator implements AutoCloseable {
      */
     public void schedule(long atNanos, Runnable action) {
         checkUsable();
+        if (action == null) {
+            throw new IllegalArgumentException("action: null (expected: something to run)");
+        }
         if (atNanos < now) {
             throw new IllegalArgumentException("atNanos: " + atNanos + " (expected: >= now, " + now + ")");
         }
@@ -210,7 +213,7 @@ public final class NetworkSimulator implements AutoCloseable {
             } else if (e instanceof Packet p) {
                 hop(p);
             } else if (e instanceof Port port) {
-                wake(port);
+                fireTimer(port);
             } else {
                 runAction((Action) e);
             }
@@ -296,7 +299,7 @@ public final class NetworkSimulator implements AutoCloseable {
         return d == Direction.A_TO_B ? aToB : bToA;
     }
 
-    private void wake(Port port) {
+    private void fireTimer(Port port) {
         if (!port.started) {
             port.started = true;
         } else {

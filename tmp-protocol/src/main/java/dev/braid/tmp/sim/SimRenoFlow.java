@@ -266,9 +266,6 @@ public final class SimRenoFlow implements SimFlow {
                 grow(acked);
                 restartTimer(now);
             }
-            if (sndUna == sndMax && retransmitSeq < 0) {
-                rtoDeadline = Long.MAX_VALUE;
-            }
         }
 
         /**
