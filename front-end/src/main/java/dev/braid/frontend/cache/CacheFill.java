@@ -60,6 +60,11 @@ public final class CacheFill {
             this.reason = reason;
         }
 
+        /** A failure of the fetch itself, for callers that could not even start it. */
+        public static Result failed(int status, String reason) {
+            return new Result(Outcome.FAILED, null, false, status, reason);
+        }
+
         public Outcome outcome() {
             return outcome;
         }
