@@ -21,10 +21,12 @@ final class HttpDates {
     private HttpDates() {
     }
 
+    private static final java.time.format.DateTimeFormatter IMF_FIXDATE =
+            java.time.format.DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US);
+
     /** Formats {@code epochMillis} as an IMF-fixdate. */
     static String format(long epochMillis) {
-        return java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
-                ZonedDateTime.ofInstant(java.time.Instant.ofEpochMilli(epochMillis / 1000 * 1000), ZoneOffset.UTC));
+        return IMF_FIXDATE.format(ZonedDateTime.ofInstant(java.time.Instant.ofEpochMilli(epochMillis), ZoneOffset.UTC));
     }
 
     /**
