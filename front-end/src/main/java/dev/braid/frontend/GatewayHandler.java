@@ -529,7 +529,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             frontEnd.cache().invalidateAfter(site.name(), request, res);
             HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
-            out.headers().remove("Surrogate-Key");
+            out.headers().remove(CachedResponses.SURROGATE_KEY);
             out.headers().set("X-Cache", cacheResult.xCache());
             if (!clientKeepAlive || !requestDone) {
                 out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -710,7 +710,6 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         private void respond(CachedResponses.Rendered r, CacheResult result, String detail) {
             HttpResponse head = r.head();
-            head.headers().remove("Surrogate-Key");
             head.headers().set("X-Cache", result.xCache());
             String d = detail != null ? detail : result.detail();
             if (d != null) {

@@ -26,6 +26,9 @@ public final class CachedResponses {
             HttpHeaderNames.CONTENT_LOCATION, HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES,
             HttpHeaderNames.VARY, HttpHeaderNames.VIA);
 
+    /** Response field naming the keys a response can be purged by (space-separated). */
+    public static final String SURROGATE_KEY = "Surrogate-Key";
+
     /**
      * A response ready to write: its head and, when it has content, a retained slice of the
      * stored body that the writer takes ownership of.
@@ -42,6 +45,8 @@ public final class CachedResponses {
      */
     static Rendered render(StoredResponse stored, HttpMethod method, HttpHeaders request, long now, String via) {
         HttpHeaders h = new DefaultHttpHeaders().add(stored.headers);
+        // Surrogate keys are for this cache's purge API, not for clients.
+        h.remove(SURROGATE_KEY);
         h.set(HttpHeaderNames.AGE, Long.toString(Freshness.ageHeaderSeconds(stored.currentAge(now))));
         HttpForwarding.appendVia(h, HttpVersion.HTTP_1_1, via);
         if (Conditionals.notModified(method, request, stored, now)) {

@@ -82,7 +82,7 @@ final class StoredResponse {
         this.target = target;
         this.policy = policy;
         Set<String> keys = new LinkedHashSet<>();
-        for (String line : headers.getAll("Surrogate-Key")) {
+        for (String line : headers.getAll(CachedResponses.SURROGATE_KEY)) {
             for (String k : line.trim().split("\\s+")) {
                 if (!k.isEmpty()) {
                     keys.add(k);
