@@ -340,6 +340,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         boolean requestDone;
         private boolean responseStarted;
         private boolean finished;
+        /** Inside an interim (1xx) response from the back-end. */
+        private boolean interim;
         /** Stream bytes handed over from the link's loop, drained on the client's loop. */
         private final java.util.Queue<Arrival> arrived = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -486,9 +488,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                         continue;
                     }
                     if (msg instanceof HttpResponse res) {
+                        interim = res.status().code() < 200;
                         lastWrite = ctx.write(responseHead(res));
                     }
-                    if (msg instanceof HttpContent content) {
+                    if (msg instanceof HttpContent content && interim) {
+                        // The end of an interim (1xx) response is not the end of the exchange.
+                        interim = !(content instanceof LastHttpContent);
+                        lastWrite = ctx.write(content);
+                    } else if (msg instanceof HttpContent content) {
                         frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
                         boolean last = content instanceof LastHttpContent;
                         complete |= last;
@@ -524,7 +531,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private HttpResponse responseHead(HttpResponse res) {
             responseStarted = true;
             status = res.status().code();
-            if (tee != null) {
+            if (tee != null && !interim) {
                 tee.head(res);
             }
             frontEnd.cache().invalidateAfter(site.name(), request, res);

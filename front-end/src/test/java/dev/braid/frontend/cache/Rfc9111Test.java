@@ -391,6 +391,18 @@ class Rfc9111Test {
     }
 
     @Test
+    void s4_3_2_preconditionsForATargetWithoutStoredResponseAreLeftToTheOrigin() {
+        origin(200, "mine", "Cache-Control", "private", "ETag", "\"p\"");
+        h.get("/p", "If-None-Match", "\"p\"");
+        assertEquals("\"p\"", h.lastOriginRequest().headers().get("If-None-Match"),
+                "nothing could be stored, so the client's own request went with its precondition");
+        origin(200, "shared", "Cache-Control", "max-age=60", "ETag", "\"s\"");
+        Answer a = h.get("/s", "If-None-Match", "\"s\"");
+        assertNull(h.lastOriginRequest().headers().get("If-None-Match"), "the cache fetched the whole response");
+        assertEquals(304, a.status(), "and evaluated the precondition against what it now stores");
+    }
+
+    @Test
     void s4_3_3_fullResponseToValidationIsUsedAndStored() {
         origin(200, "v1", "Cache-Control", "max-age=1", "ETag", "\"1\"");
         h.get("/a");
@@ -584,6 +596,9 @@ class Rfc9111Test {
         assertEquals(200, h.get("/a", "Range", "bytes=1-2,5-6").status(), "several ranges: the whole");
         assertEquals("789", h.get("/a", "Range", "bytes=-3").body());
         assertEquals(200, h.get("/a", "Range", "bytes=1-2", "If-Range", "\"other\"").status());
+        Answer head = h.head("/a", "Range", "bytes=1-2");
+        assertEquals(200, head.status(), "Range is defined for GET only (RFC 9110 §14.2)");
+        assertEquals("10", head.header("Content-Length"));
     }
 
     @Test
