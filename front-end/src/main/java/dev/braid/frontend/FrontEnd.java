@@ -85,7 +85,7 @@ public final class FrontEnd implements AutoCloseable {
         this.metrics = new FrontEndMetrics(options.metrics());
         this.state = compile(options.config(), name);
         this.cache = new HttpCache(state.node().cache(), name, options.metrics(), System::currentTimeMillis,
-                (task, delay) -> loops.group().next().schedule(task, delay, java.util.concurrent.TimeUnit.MILLISECONDS));
+                this::schedule);
         // Background validations go at the lowest priority: no client is waiting for them.
         cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
         syncLinks(options.config());
@@ -259,6 +259,15 @@ public final class FrontEnd implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /** Runs a cache task later on one of the loops; once they shut down, proactive refreshes simply stop. */
+    private void schedule(Runnable task, long delayMillis) {
+        try {
+            loops.group().next().schedule(task, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("front-end {}: cache task not scheduled, shutting down", name);
+        }
     }
 
     /**

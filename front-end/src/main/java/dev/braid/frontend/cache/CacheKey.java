@@ -11,7 +11,7 @@ import java.util.Locale;
  * the target as received. The method is not part of it: only GET responses are stored, and HEAD
  * is answered from them.
  */
-public record CacheKey(String site, String uri) {
+record CacheKey(String site, String uri) {
 
     static CacheKey of(String site, HttpRequest request) {
         return new CacheKey(site, effectiveUri(request.headers().get(HttpHeaderNames.HOST), request.uri()));
