@@ -232,7 +232,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         writeError(status, reason, close, false);
     }
 
-    /** Answers a request whose end has been consumed with an error of the front-end's own. */
+    /** Answers a request without a body with an error of the front-end's own; its empty end, if still to come, is dropped. */
     private void answerError(HttpRequest request, ClientClass cls, long start, CacheResult result, int status,
                              String reason) {
         frontEnd.metrics().answered(cls.name(), result.xCache(), status, System.nanoTime() - start);

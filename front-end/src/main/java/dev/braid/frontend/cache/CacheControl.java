@@ -34,7 +34,6 @@ final class CacheControl {
     boolean proxyRevalidate;
     boolean mustUnderstand;
     boolean onlyIfCached;
-    boolean noTransform;
     long maxAge = ABSENT;
     long sMaxAge = ABSENT;
     long maxStale = ABSENT;
@@ -129,7 +128,6 @@ final class CacheControl {
             case "proxy-revalidate" -> proxyRevalidate = true;
             case "must-understand" -> mustUnderstand = true;
             case "only-if-cached" -> onlyIfCached = true;
-            case "no-transform" -> noTransform = true;
             case "max-age" -> {
                 if (!seen[0]) {
                     seen[0] = true;

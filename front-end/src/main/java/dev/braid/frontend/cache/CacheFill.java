@@ -265,11 +265,6 @@ public final class CacheFill {
         finish(new Result(Outcome.RELEASED, null, false, 0, reason));
     }
 
-    /** Whether the fill still copies the body (the fetcher may stop reading once this is false and nobody else reads). */
-    public boolean storing() {
-        return storing;
-    }
-
     private void notModified(HttpHeaders headers) {
         if (!Storability.mayUpdate(headers, validating)) {
             // §4.3.4: the 304 names another representation; the stored one cannot be used any more.

@@ -96,10 +96,6 @@ final class StoredResponse {
         return Freshness.currentAgeMillis(correctedInitialAge, responseTime, now);
     }
 
-    boolean isFresh(long now) {
-        return lifetime > currentAge(now);
-    }
-
     /** How long ago the response became stale (negative while fresh). */
     long staleness(long now) {
         return currentAge(now) - lifetime;
