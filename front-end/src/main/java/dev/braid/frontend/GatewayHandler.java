@@ -232,7 +232,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         writeError(status, reason, close, false);
     }
 
-    /** Answers a request without a body with an error of the front-end's own; its empty end, if still to come, is dropped. */
+    /**
+     * Answers a request without a body with an error of the front-end's own; its empty end, if
+     * still to come, is dropped as a stray part.
+     */
     private void answerError(HttpRequest request, ClientClass cls, long start, CacheResult result, int status,
                              String reason) {
         frontEnd.metrics().answered(cls.name(), result.xCache(), status, System.nanoTime() - start);
