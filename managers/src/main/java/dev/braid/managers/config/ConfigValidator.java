@@ -37,6 +37,16 @@ public final class ConfigValidator {
     public static final int MAX_CLASS_WEIGHT = 1000;
     /** Largest DNS TTL of a site's answers, in seconds (one day). */
     public static final int MAX_DNS_TTL_SECONDS = 86_400;
+    /** Smallest byte budget of a front-end's cache (1 MiB). */
+    public static final long MIN_CACHE_BYTES = 1L << 20;
+    /** Largest byte budget of a front-end's cache (1 TiB). */
+    public static final long MAX_CACHE_BYTES = 1L << 40;
+    /** Largest response body one cache entry holds: one buffer (2 GiB - 1). */
+    public static final long MAX_CACHE_OBJECT_BYTES = Integer.MAX_VALUE;
+    /** Largest head start of a proactive refresh, in seconds (one hour). */
+    public static final int MAX_REFRESH_AHEAD_SECONDS = 3_600;
+    /** Largest heuristic freshness lifetime, in seconds (one year). */
+    public static final int MAX_HEURISTIC_SECONDS = 31_536_000;
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
@@ -135,6 +145,17 @@ public final class ConfigValidator {
             c.atLeast(op + ".freshnessRank", o.freshnessRank(), 0);
             c.atLeast(op + ".maxInFlight", o.maxInFlight(), 1);
         }
+        c.range(p + ".cache.heuristicPercent", site.cache().heuristicPercent(), 0, 100);
+        c.range(p + ".cache.maxHeuristicSeconds", site.cache().maxHeuristicSeconds(), 0, MAX_HEURISTIC_SECONDS);
+    }
+
+    private static void frontEndCache(Check c, String p, CacheSettings cache) {
+        boolean budgetOk = c.range(p + ".maxBytes", cache.maxBytes(), MIN_CACHE_BYTES, MAX_CACHE_BYTES);
+        long maxObject = budgetOk ? Math.min(cache.maxBytes(), MAX_CACHE_OBJECT_BYTES) : MAX_CACHE_OBJECT_BYTES;
+        c.range(p + ".maxObjectBytes", cache.maxObjectBytes(), 1, maxObject,
+                "1.." + maxObject + (budgetOk && maxObject == cache.maxBytes() ? ", at most maxBytes" : ""));
+        c.atLeast(p + ".refreshMinHits", cache.refreshMinHits(), 0);
+        c.range(p + ".refreshAheadSeconds", cache.refreshAheadSeconds(), 1, MAX_REFRESH_AHEAD_SECONDS);
     }
 
     /** Origin names default to their URL, so they may hold any visible characters. */
@@ -165,6 +186,7 @@ public final class ConfigValidator {
             c.fail(p + ".region", fe.region(), Names.NAME_EXPECTED);
         }
         c.atLeast(p + ".capacity", fe.capacity(), 1);
+        frontEndCache(c, p + ".cache", fe.cache());
         c.references(p + ".sites", fe.sites(), siteNames, "the name of a site in sites");
         c.references(p + ".backEnds", fe.backEnds(), backEndNames, "the name of a back-end in backEnds");
         for (int j = 0; j < fe.sites().size(); j++) {
@@ -464,6 +486,18 @@ public final class ConfigValidator {
 
         boolean range(String path, Integer value, int min, int max) {
             return range(path, value, min, max, min + ".." + max);
+        }
+
+        boolean range(String path, Long value, long min, long max) {
+            return range(path, value, min, max, min + ".." + max);
+        }
+
+        boolean range(String path, Long value, long min, long max, String expected) {
+            if (value < min || value > max) {
+                fail(path, value, expected);
+                return false;
+            }
+            return true;
         }
 
         boolean range(String path, Integer value, int min, int max, String expected) {

@@ -70,7 +70,7 @@ class ConfigLoaderTest {
                     lisen: 127.0.0.1:8080
                 """);
         assertEquals(List.of("frontEnds[0].lisen: unknown field (expected one of: name, listen, publicAddress, "
-                + "admin, region, capacity, sites, backEnds)"), errors);
+                + "admin, region, capacity, sites, backEnds, cache)"), errors);
     }
 
     @Test
@@ -158,7 +158,7 @@ class ConfigLoaderTest {
                   - &s {name: shop}
                   - *s
                 """);
-        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins)"),
+        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, cache)"),
                 errors);
     }
 
