@@ -107,8 +107,10 @@ class PriorityIT {
                 OutputStream out = s.getOutputStream();
                 InputStream in = s.getInputStream();
                 byte[] buf = new byte[65536];
+                long request = 0;
                 while (!stop.get()) {
-                    out.write(("GET /objects/10m HTTP/1.1\r\nHost: " + Demo.SITE_HOST + "\r\n"
+                    // Distinct URLs: the front-end's cache must not collapse the clients onto one fetch.
+                    out.write(("GET /objects/10m?c=" + Thread.currentThread().getId() + "-" + request++ + " HTTP/1.1\r\nHost: " + Demo.SITE_HOST + "\r\n"
                             + (tier != null ? "X-Tier: " + tier + "\r\n" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII));
                     long length = readHead(in);
                     long left = length;
