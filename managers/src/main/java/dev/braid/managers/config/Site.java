@@ -3,11 +3,16 @@ package dev.braid.managers.config;
 import java.util.List;
 
 /**
- * A customer site: the host names Braid answers for, and its redundant origin servers.
+ * A customer site: the host names Braid answers for, its redundant origin servers, how its
+ * requests are typed, and how requests wait when every origin is busy.
  *
  * @param dnsTtlSeconds TTL of the redirector's answers for this site's names, in seconds (default 20)
+ * @param requestTypes  request types, tried in order; the first whose rules match wins, and a
+ *                      request no rule matches gets the last type (default {@link RequestType#DEFAULTS})
+ * @param queue         the wait queue for requests when every origin is at its high water mark
  */
-public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins) {
+public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins,
+                   List<RequestType> requestTypes, QueueSettings queue) {
 
     public static final int DEFAULT_DNS_TTL_SECONDS = 20;
 
@@ -15,5 +20,22 @@ public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, L
         hostnames = hostnames == null ? List.of() : List.copyOf(hostnames);
         origins = origins == null ? List.of() : List.copyOf(origins);
         dnsTtlSeconds = dnsTtlSeconds == null ? DEFAULT_DNS_TTL_SECONDS : dnsTtlSeconds;
+        requestTypes = requestTypes == null ? RequestType.DEFAULTS : List.copyOf(requestTypes);
+        queue = queue == null ? QueueSettings.DEFAULT : queue;
+    }
+
+    /** A site with the default request types and queue. */
+    public Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins) {
+        this(name, hostnames, dnsTtlSeconds, origins, null, null);
+    }
+
+    /** The origin named {@code name}, or null. */
+    public Origin origin(String name) {
+        return origins.stream().filter(o -> o.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /** The request type named {@code name}, or null. */
+    public RequestType requestType(String name) {
+        return requestTypes.stream().filter(t -> t.name().equals(name)).findFirst().orElse(null);
     }
 }
