@@ -31,7 +31,7 @@ final class OriginHealth {
     private int windowSize;
     private int windowNext;
     private int windowErrors;
-    private String reason = "healthy";
+    private volatile String reason = "healthy";
 
     OriginHealth(HealthCheck check) {
         this.check = check;

@@ -10,7 +10,7 @@ import java.util.Set;
  * the origins' state, the request's type and the time:
  *
  * <ol>
- *   <li>Only origins that serve the type, are not excluded (a retry avoids the origin that failed)
+ *   <li>Only usable origins that serve the type, are not excluded (a retry avoids the origin that failed)
  *       and are healthy at {@code now} take part. None that serve it: the request cannot be served.
  *       None healthy: it waits.</li>
  *   <li>Of those, the ones below their high water mark of requests in flight have room. None: it waits.</li>
@@ -54,7 +54,7 @@ final class OriginSelector {
         boolean room = false;
         boolean roomWithoutType = false;
         for (OriginState o : origins) {
-            if (!o.origin().serves(type.name()) || excluded.contains(o.name())) {
+            if (!o.serves(type.name()) || excluded.contains(o.name())) {
                 continue;
             }
             capable = true;
@@ -85,7 +85,7 @@ final class OriginSelector {
         OriginState best = null;
         double bestLoad = Double.MAX_VALUE;
         for (OriginState o : origins) {
-            if (!o.origin().serves(type.name()) || excluded.contains(o.name()) || !o.available(now)
+            if (!o.serves(type.name()) || excluded.contains(o.name()) || !o.available(now)
                     || !eligible(o, type, spread)) {
                 continue;
             }
