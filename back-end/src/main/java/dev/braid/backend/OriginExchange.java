@@ -234,7 +234,8 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             return;
         }
         ticketHeld = false;
-        fail(status, reason, retryAfterSeconds);
+        fail(status, firstFailure == null ? reason : firstFailure + "; no other origin to retry on: " + reason,
+                retryAfterSeconds);
     }
 
     private void connected(Future<Channel> f, OriginTarget forTarget) {

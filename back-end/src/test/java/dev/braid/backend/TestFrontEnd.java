@@ -120,7 +120,6 @@ final class TestFrontEnd implements AutoCloseable {
                 s.write(out);
             }
             s.end();
-            codec.finishAndReleaseAll();
             r.tick = s.executor().scheduleAtFixedRate(r::credit, 100, 100, TimeUnit.MILLISECONDS);
         });
         return r;
@@ -209,15 +208,24 @@ final class TestFrontEnd implements AutoCloseable {
             }
             s.consumed(n);
             if (fin) {
-                codec.finishAndReleaseAll();
                 result.completeExceptionally(new IllegalStateException("stream ended before the response did"));
+                finish();
             }
         }
 
         @Override
         public void onReset(TmpStream s, ResetCode code, String reason) {
-            codec.finishAndReleaseAll();
             result.completeExceptionally(new StreamReset(code, reason));
+            finish();
+        }
+
+        /** Releases what the codec holds; a missing response is already reported through the result. */
+        private void finish() {
+            try {
+                codec.finishAndReleaseAll();
+            } catch (RuntimeException expected) {
+                // PrematureChannelClosureException when the stream ended before the response.
+            }
         }
     }
 

@@ -204,35 +204,32 @@ final class TestOrigin implements AutoCloseable {
             res.headers().set("X-Origin", name);
             HttpUtil.setContentLength(res, BIG_BYTES);
             ctx.writeAndFlush(res);
-            new Object() {
-                long left = BIG_BYTES;
-
-                void pump() {
-                    while (left > 0 && ctx.channel().isWritable()) {
-                        int n = (int) Math.min(16 * 1024, left);
-                        ByteBuf chunk = ctx.alloc().buffer(n);
-                        chunk.writeZero(n);
-                        left -= n;
-                        bigBytesWritten.addAndGet(n);
-                        ctx.write(left == 0 ? new io.netty.handler.codec.http.DefaultLastHttpContent(chunk) : new DefaultHttpContent(chunk));
-                    }
-                    ctx.flush();
-                    if (left > 0 && ctx.channel().isActive()) {
-                        ctx.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
-                            @Override
-                            public void channelWritabilityChanged(ChannelHandlerContext c) {
-                                if (c.channel().isWritable()) {
-                                    c.pipeline().remove(this);
-                                    pump();
-                                }
-                                c.fireChannelWritabilityChanged();
-                            }
-                        });
-                    } else if (left == 0) {
-                        inFlight.decrementAndGet();
-                    }
+            long[] left = {BIG_BYTES};
+            Runnable pump = () -> {
+                while (left[0] > 0 && ctx.channel().isWritable()) {
+                    int n = (int) Math.min(16 * 1024, left[0]);
+                    ByteBuf chunk = ctx.alloc().buffer(n);
+                    chunk.writeZero(n);
+                    left[0] -= n;
+                    bigBytesWritten.addAndGet(n);
+                    ctx.write(left[0] == 0 ? new io.netty.handler.codec.http.DefaultLastHttpContent(chunk)
+                            : new DefaultHttpContent(chunk));
                 }
-            }.pump();
+                ctx.flush();
+                if (left[0] == 0) {
+                    inFlight.decrementAndGet();
+                }
+            };
+            ctx.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelWritabilityChanged(ChannelHandlerContext c) {
+                    if (c.channel().isWritable() && left[0] > 0) {
+                        pump.run();
+                    }
+                    c.fireChannelWritabilityChanged();
+                }
+            });
+            pump.run();
         }
     }
 
