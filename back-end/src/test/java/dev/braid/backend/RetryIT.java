@@ -99,7 +99,7 @@ class RetryIT {
             assertTrue(ok > total / 4, ok + " POSTs answered");
             assertTrue(rig.metrics.scrape().contains("braid_backend_origin_errors_total{site=\"shop\",origin=\"primary\""),
                     "the kills were seen");
-            System.out.printf("POSTs: %d answered, %d not replayed (502); GET retries: %s%n", ok, notReplayed,
+            System.out.printf("POSTs: %d answered, %d not replayed (502); retries: %s%n", ok, notReplayed,
                     rig.metrics.scrape().lines().filter(l -> l.startsWith("braid_backend_retries_total")).toList());
         }
     }
