@@ -47,11 +47,18 @@ public final class ConfigValidator {
     public static final int MAX_REFRESH_AHEAD_SECONDS = 3_600;
     /** Largest heuristic freshness lifetime, in seconds (one year). */
     public static final int MAX_HEURISTIC_SECONDS = 31_536_000;
+    /** Largest weight of an origin. */
+    public static final int MAX_ORIGIN_WEIGHT = 1000;
+    /** Largest timeout or interval of an origin or queue, in milliseconds (ten minutes). */
+    public static final int MAX_TIMEOUT_MILLIS = 600_000;
+    /** Most requests a site's queue may hold. */
+    public static final int MAX_QUEUE_REQUESTS = 1_000_000;
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
 
     private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]{0,31}");
+    private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,16}");
 
     private ConfigValidator() {
     }
@@ -144,9 +151,101 @@ public final class ConfigValidator {
             }
             c.atLeast(op + ".freshnessRank", o.freshnessRank(), 0);
             c.atLeast(op + ".maxInFlight", o.maxInFlight(), 1);
+            origin(c, op, o, site);
         }
+        requestTypes(c, p, site);
+        QueueSettings q = site.queue();
+        c.range(p + ".queue.maxRequests", q.maxRequests(), 0, MAX_QUEUE_REQUESTS);
+        c.range(p + ".queue.timeoutMillis", q.timeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(p + ".queue.retryAfterSeconds", q.retryAfterSeconds(), 0, MAX_DNS_TTL_SECONDS);
         c.range(p + ".cache.heuristicPercent", site.cache().heuristicPercent(), 0, 100);
         c.range(p + ".cache.maxHeuristicSeconds", site.cache().maxHeuristicSeconds(), 0, MAX_HEURISTIC_SECONDS);
+    }
+
+    /** The back-end's settings of one origin: weight, capabilities, connections, timeouts, TLS, health. */
+    private static void origin(Check c, String op, Origin o, Site site) {
+        c.range(op + ".weight", o.weight(), 1, MAX_ORIGIN_WEIGHT);
+        Set<String> typeNames = names(site.requestTypes(), RequestType::name);
+        c.references(op + ".types", o.types(), typeNames, "the name of a type in the site's requestTypes "
+                + typeNames.stream().sorted().toList());
+        if (o.maxInFlight() >= 1) {
+            // maxConnections defaults to maxInFlight: report a bad maxInFlight once, not twice.
+            c.atLeast(op + ".maxConnections", o.maxConnections(), 1);
+        }
+        c.range(op + ".connectTimeoutMillis", o.connectTimeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(op + ".responseTimeoutMillis", o.responseTimeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        if (o.tlsRoots() != null) {
+            if (o.url() == null || !o.url().startsWith("https:")) {
+                c.fail(op + ".tlsRoots", o.tlsRoots(), "no tlsRoots for an http url; they verify https origins");
+            } else if (o.tlsRoots().isBlank()) {
+                c.fail(op + ".tlsRoots", o.tlsRoots(), "the path of a PEM file of root certificates");
+            }
+        }
+        HealthCheck h = o.health();
+        String hp = op + ".health";
+        if (h.path() != null && !isRequestTarget(h.path())) {
+            c.fail(hp + ".path", h.path(), "a path starting with '/', such as /health, without spaces or '#'");
+        }
+        c.range(hp + ".intervalMillis", h.intervalMillis(), 10, MAX_TIMEOUT_MILLIS);
+        c.range(hp + ".timeoutMillis", h.timeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(hp + ".rise", h.rise(), 1, 100);
+        c.range(hp + ".fall", h.fall(), 1, 100);
+        if (!(h.errorRatio() > 0 && h.errorRatio() <= 1)) {
+            c.fail(hp + ".errorRatio", h.errorRatio(), "a share above 0 and at most 1, such as 0.5");
+        }
+        c.range(hp + ".errorWindow", h.errorWindow(), 1, 10_000);
+        c.range(hp + ".ejectMillis", h.ejectMillis(), 1, MAX_TIMEOUT_MILLIS);
+    }
+
+    private static void requestTypes(Check c, String p, Site site) {
+        List<RequestType> types = site.requestTypes();
+        if (types.isEmpty()) {
+            c.fail(p + ".requestTypes", types, "at least one request type (leave the key out for the defaults)");
+        }
+        c.uniqueNames(p + ".requestTypes", types, RequestType::name);
+        for (int i = 0; i < types.size(); i++) {
+            String tp = p + ".requestTypes[" + i + "]";
+            RequestType t = types.get(i);
+            c.range(tp + ".cost", t.cost(), 1, RequestType.MAX_COST);
+            if (t.rules().isEmpty() && i != types.size() - 1) {
+                c.fail(tp + ".rules", t.rules(), "at least one rule, or this type last: a type without rules "
+                        + "matches every request and hides the types after it");
+            }
+            for (int j = 0; j < t.rules().size(); j++) {
+                typeRule(c, tp + ".rules[" + j + "]", t.rules().get(j));
+            }
+            if (!site.origins().isEmpty() && site.origins().stream().noneMatch(o -> o.serves(t.name()))) {
+                c.fail(tp + ".name", t.name(), "a type at least one of the site's origins serves (see origins[].types)");
+            }
+        }
+    }
+
+    private static void typeRule(Check c, String p, TypeRule r) {
+        if (r.method() == null && r.pathPrefix() == null && r.extensions() == null && r.header() == null) {
+            c.fail(p, "{}", "at least one of method, pathPrefix, extensions, header "
+                    + "(a type with no rules already matches everything)");
+            return;
+        }
+        if (r.method() != null && !METHOD.matcher(r.method()).matches()) {
+            c.fail(p + ".method", r.method(), "an HTTP method in upper case, such as GET");
+        }
+        if (r.pathPrefix() != null && !isPathPrefix(r.pathPrefix())) {
+            c.fail(p + ".pathPrefix", r.pathPrefix(), "a path starting with '/', without spaces, '?' or '#'");
+        }
+        if (r.extensions() != null) {
+            if (r.extensions().isEmpty()) {
+                c.fail(p + ".extensions", r.extensions(), "at least one extension, or no extensions key");
+            }
+            for (int k = 0; k < r.extensions().size(); k++) {
+                String ext = r.extensions().get(k);
+                if (ext == null || !EXTENSION.matcher(ext).matches()) {
+                    c.fail(p + ".extensions[" + k + "]", ext, "1 to 16 lower-case letters or digits, without the dot, such as mp4");
+                }
+            }
+        }
+        if (r.header() != null && !Names.isToken(r.header()) && !isHeaderRule(r.header())) {
+            c.fail(p + ".header", r.header(), "Name (the field is present) or Name: value, such as Range or Accept: video/");
+        }
     }
 
     private static void frontEndCache(Check c, String p, CacheSettings cache) {
@@ -386,6 +485,20 @@ public final class ConfigValidator {
         for (int i = 0; i < s.length(); i++) {
             char ch = s.charAt(i);
             if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A probe target: an absolute path, optionally with a query. */
+    private static boolean isRequestTarget(String s) {
+        if (!s.startsWith("/")) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch <= ' ' || ch >= 0x7f || ch == '#') {
                 return false;
             }
         }

@@ -158,7 +158,7 @@ class ConfigLoaderTest {
                   - &s {name: shop}
                   - *s
                 """);
-        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, cache)"),
+        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, requestTypes, queue, cache)"),
                 errors);
     }
 
