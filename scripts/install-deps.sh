@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   bind9-dnsutils   # dig: DNS checks of the redirector (demo smoke test)
   curl             # HTTP checks of the front-end and admin ports (demo smoke test)
+  etcd-server      # etcd: the managers' cluster store (ManagersClusterIT starts its own members)
+  chromium         # headless browser: the ops console test drives it over the DevTools protocol
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -14,10 +14,18 @@ public record BraidConfig(
         List<ClientClass> clientClasses,
         List<RedirectorNode> redirectors,
         ManagersNode managers,
-        TmpSettings tmp) {
+        TmpSettings tmp,
+        List<Region> regions) {
 
     /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
-    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null);
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null);
+
+    /** A configuration without regions (no prefix table). */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null);
+    }
 
     public BraidConfig {
         sites = sites == null ? List.of() : List.copyOf(sites);
@@ -27,6 +35,7 @@ public record BraidConfig(
         redirectors = redirectors == null ? List.of() : List.copyOf(redirectors);
         managers = managers == null ? ManagersNode.DEFAULT : managers;
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
+        regions = regions == null ? List.of() : List.copyOf(regions);
     }
 
     /**
@@ -59,6 +68,20 @@ public record BraidConfig(
 
     public ClientClass clientClass(String name) {
         return clientClasses.stream().filter(c -> name != null && name.equals(c.name())).findFirst().orElse(null);
+    }
+
+    public Region region(String name) {
+        return regions.stream().filter(r -> name != null && name.equals(r.name())).findFirst().orElse(null);
+    }
+
+    /** A copy of this configuration with {@code classes} as its client classes. */
+    public BraidConfig withClientClasses(List<ClientClass> classes) {
+        return new BraidConfig(sites, frontEnds, backEnds, classes, redirectors, managers, tmp, regions);
+    }
+
+    /** A copy of this configuration with these nodes (the assignment layer's effective view). */
+    public BraidConfig withNodes(List<FrontEndNode> frontEnds, List<BackEndNode> backEnds) {
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, regions);
     }
 
     public RedirectorNode redirector(String name) {

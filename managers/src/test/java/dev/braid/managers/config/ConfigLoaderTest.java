@@ -103,7 +103,7 @@ class ConfigLoaderTest {
                 errorsOf("sites: [{name: shop, dnsTtlSeconds: \"20\"}]"));
         assertEquals(List.of("sites[0].dnsTtlSeconds: 99999999999 (expected: integer)"),
                 errorsOf("sites: [{name: shop, dnsTtlSeconds: 99999999999}]"));
-        assertEquals(List.of("managers: \"127.0.0.1:9180\" (expected: a mapping with keys listen)"),
+        assertEquals(List.of("managers: \"127.0.0.1:9180\" (expected: a mapping with keys listen, reportIntervalMs, assignment, etcd)"),
                 errorsOf("managers: 127.0.0.1:9180"));
         assertEquals(List.of("frontEnds[0].name: true (expected: string; quote it)"),
                 errorsOf("frontEnds: [{name: yes}]"));
