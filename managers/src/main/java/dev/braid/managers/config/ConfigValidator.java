@@ -368,7 +368,8 @@ public final class ConfigValidator {
         }
     }
 
-    static boolean isCidr(String s) {
+    /** A network in CIDR notation with no host bits set, such as {@code 10.0.0.0/8} or {@code 2001:db8::/32}. */
+    public static boolean isCidr(String s) {
         int slash = s.indexOf('/');
         if (slash <= 0 || slash == s.length() - 1) {
             return false;

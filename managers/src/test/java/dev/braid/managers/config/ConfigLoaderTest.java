@@ -88,7 +88,7 @@ class ConfigLoaderTest {
                 """);
         assertEquals(List.of(
                 "sitez: unknown field (expected one of: sites, frontEnds, backEnds, clientClasses, redirectors, "
-                        + "managers, tmp)",
+                        + "managers, tmp, regions)",
                 "tmp.packetBytes: \"big\" (expected: integer)",
                 "tmp.ringWeights[1]: 2.5 (expected: integer)",
                 "clientClasses[0].rules[0].pathprefix: unknown field (expected one of: source, host, pathPrefix, "
@@ -112,7 +112,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("sites[0].hostnames[1]: null (expected: string)"),
                 errorsOf("sites: [{name: shop, hostnames: [a.example, null]}]"));
         assertEquals(List.of("(root): [1,2] (expected: a mapping with keys sites, frontEnds, backEnds, "
-                + "clientClasses, redirectors, managers, tmp)"), errorsOf("[1, 2]"));
+                + "clientClasses, redirectors, managers, tmp, regions)"), errorsOf("[1, 2]"));
     }
 
     @Test
