@@ -363,6 +363,7 @@ public final class ManagersServer implements AutoCloseable {
                 .route("PUT", "/api/v1/config", this::putConfig)
                 .route("POST", "/api/v1/config/rollback", this::rollback)
                 .route("GET", "/api/v1/config/history", req -> done(history()))
+                .prefixRoute("GET", "/api/v1/config/versions/", this::getVersion)
                 .route("GET", "/api/v1/version", req -> done(version()))
                 .prefixRoute("PUT", "/api/v1/classes/", this::setClassWeight)
                 .prefixRoute("POST", "/api/v1/nodes/", this::report)
@@ -552,6 +553,22 @@ public final class ManagersServer implements AutoCloseable {
             log.error("configuration change by {} could not be stored", author, e);
             return errors(500, List.of("state: " + e.getMessage() + " (the configuration is unchanged)"));
         }
+    }
+
+    private CompletionStage<Response> getVersion(Request req) {
+        String text = req.path().substring("/api/v1/config/versions/".length());
+        long n = parseLong(text);
+        if (n < 1) {
+            return done(errors(404, List.of("version: " + text + " (expected: a kept version number >= 1)")));
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                VersionedConfig v = store.version(n);
+                return v == null ? errors(404, List.of("version: " + n + " (expected: a kept version)")) : envelope(v);
+            } catch (UncheckedIOException e) {
+                return errors(500, List.of("state: " + e.getMessage()));
+            }
+        }, writer);
     }
 
     private CompletionStage<Response> rollback(Request req) {
