@@ -261,7 +261,7 @@ public final class ConfigStore implements AutoCloseable {
                 }
                 Instant now = Instant.now();
                 VersionedConfig next = new VersionedConfig(before.version() + 1, config, now, sha, author);
-                String detail = ConfigDiff.summary(before.config(), config);
+                String detail = before.version() == 0 ? firstSummary(config) : ConfigDiff.summary(before.config(), config);
                 AuditEntry entry = new AuditEntry(now, author, action, before.version(), next.version(),
                         note == null ? detail : note + ": " + detail);
                 boolean stored;
@@ -388,6 +388,12 @@ public final class ConfigStore implements AutoCloseable {
         for (CompletableFuture<VersionedConfig> f : ready) {
             f.complete(next);
         }
+    }
+
+    private static String firstSummary(BraidConfig c) {
+        return "first configuration: " + c.sites().size() + " site(s), " + c.frontEnds().size() + " front-end(s), "
+                + c.backEnds().size() + " back-end(s), " + c.redirectors().size() + " redirector(s), "
+                + c.clientClasses().size() + " client class(es), " + c.regions().size() + " region(s)";
     }
 
     static String fileName(long version) {
