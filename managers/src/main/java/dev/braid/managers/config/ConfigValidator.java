@@ -68,6 +68,7 @@ public final class ConfigValidator {
         Check c = new Check();
         Set<String> siteNames = names(config.sites(), Site::name);
         Set<String> backEndNames = names(config.backEnds(), BackEndNode::name);
+        Set<String> regionNames = names(config.regions(), Region::name);
         Listeners listeners = new Listeners(c);
 
         c.uniqueNames("sites", config.sites(), Site::name);
@@ -79,6 +80,10 @@ public final class ConfigValidator {
         c.uniqueNames("frontEnds", config.frontEnds(), FrontEndNode::name);
         for (int i = 0; i < config.frontEnds().size(); i++) {
             frontEnd(c, config, "frontEnds[" + i + "]", config.frontEnds().get(i), siteNames, backEndNames, listeners);
+            String region = config.frontEnds().get(i).region();
+            if (!regionNames.isEmpty() && Names.isName(region) && !regionNames.contains(region)) {
+                c.fail("frontEnds[" + i + "].region", region, "the name of a region in regions " + sorted(regionNames));
+            }
         }
 
         c.uniqueNames("backEnds", config.backEnds(), BackEndNode::name);
@@ -115,8 +120,83 @@ public final class ConfigValidator {
         DnsChecks.validate(c::fail, config);
 
         listeners.add("managers.listen", config.managers().listen());
+        managers(c, config.managers());
         tmp(c, config.tmp());
+        regions(c, config.regions());
         return c.errors;
+    }
+
+    /** Shortest and longest interval between two reports of a node, in milliseconds. */
+    public static final int MIN_REPORT_INTERVAL_MS = 100;
+    public static final int MAX_REPORT_INTERVAL_MS = 60_000;
+
+    private static void managers(Check c, ManagersNode m) {
+        c.range("managers.reportIntervalMs", m.reportIntervalMs(), MIN_REPORT_INTERVAL_MS, MAX_REPORT_INTERVAL_MS);
+        AssignmentSettings a = m.assignment();
+        boolean highOk = a.highLoad() > 0 && a.highLoad() <= 100;
+        if (!highOk) {
+            c.fail("managers.assignment.highLoad", a.highLoad(), "a load above 0 and at most 100 (1 = at capacity)");
+        }
+        if (!(a.lowLoad() >= 0 && (!highOk || a.lowLoad() < a.highLoad()))) {
+            c.fail("managers.assignment.lowLoad", a.lowLoad(), highOk
+                    ? "0 <= lowLoad < highLoad (" + a.highLoad() + ")" : "a load >= 0, below highLoad");
+        }
+        c.range("managers.assignment.holdSeconds", a.holdSeconds(), 0, 3600);
+        EtcdSettings e = m.etcd();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < e.endpoints().size(); i++) {
+            String url = e.endpoints().get(i);
+            if (!isEtcdEndpoint(url)) {
+                c.fail("managers.etcd.endpoints[" + i + "]", url, "http://host:port, an etcd client URL");
+            } else if (!seen.add(url)) {
+                c.fail("managers.etcd.endpoints[" + i + "]", url, "each endpoint listed once");
+            }
+        }
+        if (!e.prefix().matches("(/[A-Za-z0-9._-]+)+")) {
+            c.fail("managers.etcd.prefix", e.prefix(), "a key prefix such as /braid: '/'-separated names, "
+                    + "no trailing '/'");
+        }
+        c.range("managers.etcd.leaseSeconds", e.leaseSeconds(), 2, 60);
+    }
+
+    private static boolean isEtcdEndpoint(String url) {
+        if (url == null || !url.startsWith("http://")) {
+            return false;
+        }
+        return isOriginUrl(url);
+    }
+
+    private static void regions(Check c, List<Region> regions) {
+        c.uniqueNames("regions", regions, Region::name);
+        Map<String, String> prefixOwner = new HashMap<>();
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            for (int j = 0; j < r.prefixes().size(); j++) {
+                String path = "regions[" + i + "].prefixes[" + j + "]";
+                String prefix = r.prefixes().get(j);
+                if (!isCidr(prefix)) {
+                    c.fail(path, prefix, "a network in CIDR notation with no host bits set, such as 10.0.0.0/8 "
+                            + "or 2001:db8::/32");
+                    continue;
+                }
+                String owner = prefixOwner.putIfAbsent(canonicalCidr(prefix), path);
+                if (owner != null) {
+                    c.fail(path, prefix, "a network listed once; " + owner + " already lists it");
+                }
+            }
+        }
+    }
+
+    private static String canonicalCidr(String cidr) {
+        int slash = cidr.indexOf('/');
+        InetAddress a = literal(cidr.substring(0, slash));
+        return (a == null ? cidr.substring(0, slash) : a.getHostAddress()) + cidr.substring(slash);
+    }
+
+    private static List<String> sorted(Set<String> names) {
+        List<String> list = new ArrayList<>(names);
+        list.sort(null);
+        return list;
     }
 
     private static void site(Check c, String p, Site site, Map<String, String> hostOwner) {
@@ -455,7 +535,8 @@ public final class ConfigValidator {
         }
     }
 
-    static boolean isCidr(String s) {
+    /** A network in CIDR notation with no host bits set, such as {@code 10.0.0.0/8} or {@code 2001:db8::/32}. */
+    public static boolean isCidr(String s) {
         int slash = s.indexOf('/');
         if (slash <= 0 || slash == s.length() - 1) {
             return false;
