@@ -14,10 +14,11 @@ public record BraidConfig(
         List<ClientClass> clientClasses,
         List<RedirectorNode> redirectors,
         ManagersNode managers,
-        TmpSettings tmp) {
+        TmpSettings tmp,
+        PkiSettings pki) {
 
     /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
-    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null);
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null);
 
     public BraidConfig {
         sites = sites == null ? List.of() : List.copyOf(sites);
@@ -27,6 +28,19 @@ public record BraidConfig(
         redirectors = redirectors == null ? List.of() : List.copyOf(redirectors);
         managers = managers == null ? ManagersNode.DEFAULT : managers;
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
+        pki = pki == null ? PkiSettings.DEFAULT : pki;
+    }
+
+    /** A configuration with the default {@code pki} settings. */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null);
+    }
+
+    /** The same configuration with {@code pki} replaced. */
+    public BraidConfig withPki(PkiSettings newPki) {
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, newPki);
     }
 
     /**

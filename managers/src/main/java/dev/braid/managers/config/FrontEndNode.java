@@ -12,9 +12,10 @@ import java.util.List;
  * @param capacity      concurrent client connections it is sized for (default 10000)
  * @param sites         names of the sites assigned to it
  * @param backEnds      names of the back-ends it keeps TMP links to
+ * @param https         its HTTPS listener, or null for none
  */
 public record FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
-                           Integer capacity, List<String> sites, List<String> backEnds) {
+                           Integer capacity, List<String> sites, List<String> backEnds, HttpsSettings https) {
 
     public static final int DEFAULT_CAPACITY = 10_000;
 
@@ -25,5 +26,11 @@ public record FrontEndNode(String name, String listen, String publicAddress, Str
         capacity = capacity == null ? DEFAULT_CAPACITY : capacity;
         sites = sites == null ? List.of() : List.copyOf(sites);
         backEnds = backEnds == null ? List.of() : List.copyOf(backEnds);
+    }
+
+    /** A front-end without an HTTPS listener. */
+    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
+                        Integer capacity, List<String> sites, List<String> backEnds) {
+        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, null);
     }
 }
