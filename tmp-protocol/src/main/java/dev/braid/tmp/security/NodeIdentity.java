@@ -147,7 +147,7 @@ public final class NodeIdentity {
         Path keyFile = files.files().get(1);
         List<X509Certificate> chain = PemFiles.certificates(contents[0], certFile.toString());
         PrivateKey key = PemFiles.privateKey(contents[1], keyFile.toString());
-        if (!matches(key, chain.get(0).getPublicKey())) {
+        if (!keyMatches(key, chain.get(0).getPublicKey())) {
             throw new IOException(keyFile + ": the key does not match the certificate in " + certFile
                     + " (serial " + chain.get(0).getSerialNumber().toString(16) + ")");
         }
@@ -160,8 +160,11 @@ public final class NodeIdentity {
         return new Snapshot(generation, key, chain, self);
     }
 
-    /** Whether {@code key} signs what {@code publicKey} verifies: the one test that works for every algorithm. */
-    static boolean matches(PrivateKey key, PublicKey publicKey) {
+    /**
+     * Whether {@code key} is the private half of {@code publicKey}: it signs what the public key
+     * verifies, the one test that works for every algorithm.
+     */
+    public static boolean keyMatches(PrivateKey key, PublicKey publicKey) {
         if (!key.getAlgorithm().equals(publicKey.getAlgorithm())) {
             return false;
         }
