@@ -11,6 +11,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -18,6 +19,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -28,6 +30,7 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -192,16 +195,7 @@ public final class ClientTls implements AutoCloseable {
             ChannelPipeline p = ctx.pipeline();
             p.remove("http1");
             p.remove("gateway");
-            p.addLast("h2", http2Codec());
-            p.addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                @Override
-                protected void initChannel(Http2StreamChannel stream) {
-                    // The gateway reads each stream on demand; flow control holds back what it has not read.
-                    stream.config().setAutoRead(false);
-                    stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new Http2StreamAdapter(),
-                            gateway.get());
-                }
-            }));
+            p.addLast(http2Handlers(settings, gateway));
             ctx.channel().config().setAutoRead(true);
         }
 
@@ -222,13 +216,53 @@ public final class ClientTls implements AutoCloseable {
         }
     }
 
-    private Http2FrameCodec http2Codec() {
-        return Http2FrameCodecBuilder.forServer()
+    /**
+     * What an HTTP/2 connection's pipeline holds after the TLS handler: the connection codec with
+     * the listener's limits, the stream multiplexer, and {@link ConnectionTail}.
+     */
+    static ChannelHandler[] http2Handlers(HttpsSettings settings, Supplier<ChannelHandler> gateway) {
+        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(settings.maxConcurrentStreams())
                         .maxHeaderListSize(settings.maxHeaderListBytes()))
                 .decoderEnforceMaxRstFramesPerWindow(settings.maxResetsPerWindow(), settings.resetWindowSeconds())
                 .validateHeaders(true)
                 .build();
+        return new ChannelHandler[] {codec, new Http2MultiplexHandler(streamInitializer(gateway)), new ConnectionTail()};
+    }
+
+    /** Sets up each HTTP/2 stream's channel to end in a handler from {@code gateway}. */
+    private static ChannelInitializer<Http2StreamChannel> streamInitializer(Supplier<ChannelHandler> gateway) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                // The gateway reads each stream on demand; flow control holds back what it has not read.
+                stream.config().setAutoRead(false);
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new Http2StreamAdapter(),
+                        gateway.get());
+            }
+        };
+    }
+
+    /**
+     * The end of an HTTP/2 connection's pipeline. The codec has already answered a protocol error
+     * (GOAWAY or RST_STREAM) when it passes the error on, and the connection frames it passes on
+     * (SETTINGS, PING, GOAWAY) need nothing more: both end here, so a client sending garbage costs
+     * a debug line, not a warning per connection.
+     */
+    static final class ConnectionTail extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("HTTP/2 client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            if (!(cause instanceof Http2Exception)) {
+                // Anything but a protocol error (which the codec has answered) ends the connection here.
+                ctx.close();
+            }
+        }
     }
 }
