@@ -38,8 +38,9 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The front-end role: the client-facing HTTP/1.1 server. Each request is checked, classified into
- * a client class, and carried over a TMP link to a back-end of its site at the class's priority.
+ * The front-end role: the client-facing HTTP/1.1 server, and with {@code https} settings the HTTPS
+ * listener ({@link ClientTls}: HTTP/2 and HTTP/1.1). Each request is checked, classified into a
+ * client class, and carried over a TMP link to a back-end of its site at the class's priority.
  */
 public final class FrontEnd implements AutoCloseable {
 
