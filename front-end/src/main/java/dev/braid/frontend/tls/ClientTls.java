@@ -159,6 +159,10 @@ public final class ClientTls implements AutoCloseable {
             log.warn("front-end {}: frontEnds[{}].https changed to {}; the listener keeps {} until a restart",
                     frontEnd, frontEnd, node.https(), settings);
         }
+        if (node != null && node.https() == null) {
+            // HTTPS is going away at the next restart; until then the listener serves the certificates it has.
+            return;
+        }
         certificates.update(config);
     }
 

@@ -53,6 +53,9 @@ public final class ConfigValidator {
     /** Longest interval between two checks of key and certificate files, in seconds. */
     public static final int MAX_RELOAD_CHECK_SECONDS = 3600;
 
+    /** What a valid name of a site, node, class or region looks like, for error messages. */
+    public static final String NAME_EXPECTED = Names.NAME_EXPECTED;
+
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
 
@@ -65,9 +68,6 @@ public final class ConfigValidator {
     public static boolean isName(String s) {
         return Names.isName(s);
     }
-
-    /** What a valid name looks like, for error messages. */
-    public static final String NAME_EXPECTED = Names.NAME_EXPECTED;
 
     /** Every problem of {@code config}, in document order; empty when it is valid. */
     public static List<String> validate(BraidConfig config) {
