@@ -113,7 +113,7 @@ final class KeysCommand implements Runnable {
         int run() throws IOException {
             try (CertificateAuthority authority = CertificateAuthority.init(ca, name, days(days), clock)) {
                 AuthorityEntry a = authority.currentAuthority();
-                out().println("created CA " + a.id() + " (" + a.subject() + ") in " + ca + ", valid until " + a.notAfter());
+                out().println("created CA " + a.id() + " (" + a.subject() + ") in " + ca + ", valid until " + a.notAfter().truncatedTo(ChronoUnit.SECONDS));
                 out().println("trust bundle for every node: " + authority.trustBundle());
             }
             return 0;
@@ -144,7 +144,7 @@ final class KeysCommand implements Runnable {
                 IssuedFiles files = authority.issue(r, name, days(days), outDir != null ? outDir : ca.resolve("nodes"));
                 CertificateEntry e = files.entry();
                 out().println("issued " + e.role().label() + " " + e.name() + ": serial " + e.serialHex() + ", CA "
-                        + e.authority() + ", valid until " + e.notAfter());
+                        + e.authority() + ", valid until " + e.notAfter().truncatedTo(ChronoUnit.SECONDS));
                 out().println("  key          " + files.key() + " (mode 0600)");
                 out().println("  certificate  " + files.certificate());
                 out().println("  trust bundle " + files.trustBundle());
