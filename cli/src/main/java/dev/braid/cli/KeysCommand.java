@@ -113,7 +113,8 @@ final class KeysCommand implements Runnable {
         int run() throws IOException {
             try (CertificateAuthority authority = CertificateAuthority.init(ca, name, days(days), clock)) {
                 AuthorityEntry a = authority.currentAuthority();
-                out().println("created CA " + a.id() + " (" + a.subject() + ") in " + ca + ", valid until " + a.notAfter().truncatedTo(ChronoUnit.SECONDS));
+                out().println("created CA " + a.id() + " (" + a.subject() + ") in " + ca + ", valid until "
+                        + a.notAfter().truncatedTo(ChronoUnit.SECONDS));
                 out().println("trust bundle for every node: " + authority.trustBundle());
             }
             return 0;
