@@ -3,6 +3,7 @@ package dev.braid.frontend;
 import dev.braid.frontend.cache.CacheFill;
 import dev.braid.frontend.cache.CachePurgeApi;
 import dev.braid.frontend.cache.HttpCache;
+import dev.braid.frontend.tls.ClientTls;
 import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
@@ -41,8 +42,9 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The front-end role: the client-facing HTTP/1.1 server. Each request is checked, classified into
- * a client class, answered from the shared cache when it can be, and otherwise carried over a TMP
+ * The front-end role: the client-facing HTTP/1.1 server, and with {@code https} settings the HTTPS
+ * listener ({@link ClientTls}: HTTP/2 and HTTP/1.1). Each request is checked, classified into a
+ * client class, answered from the shared cache when it can be, and otherwise carried over a TMP
  * link to a back-end of its site at the class's priority.
  */
 public final class FrontEnd implements AutoCloseable {
@@ -78,6 +80,8 @@ public final class FrontEnd implements AutoCloseable {
     private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Channel server;
+    /** The HTTPS listener, or null when the front-end has no {@code https} settings. */
+    private final ClientTls https;
 
     private FrontEnd(Options options) {
         this.name = options.name();
@@ -114,6 +118,13 @@ public final class FrontEnd implements AutoCloseable {
         options.metrics().counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", this::sentByRing, "peer", "ring");
         log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
+        try {
+            this.https = state.node().https() == null ? null : ClientTls.start(loops, options.config(), name,
+                    () -> new GatewayHandler(this), clients, options.metrics());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     public static FrontEnd start(Options options) {
@@ -141,6 +152,10 @@ public final class FrontEnd implements AutoCloseable {
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */
     public void update(BraidConfig config) {
         State next = compile(config, name);
+        if (https != null) {
+            // First: a certificate the new version names but this node cannot load refuses the whole version.
+            https.update(config);
+        }
         state = next;
         cache.update(next.node().cache());
         syncLinks(config);
@@ -316,9 +331,17 @@ public final class FrontEnd implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
+    /** The HTTPS listener, or null when this front-end has none. */
+    public ClientTls https() {
+        return https;
+    }
+
     @Override
     public void close() {
         server.close().awaitUninterruptibly();
+        if (https != null) {
+            https.close();
+        }
         clients.close().awaitUninterruptibly();
         links.values().forEach(TmpClient::close);
         links.clear();

@@ -16,16 +16,17 @@ public record BraidConfig(
         ManagersNode managers,
         TmpSettings tmp,
         DnsSettings dns,
-        List<Region> regions) {
+        List<Region> regions,
+        PkiSettings pki) {
 
     /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
-    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null, null);
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null, null, null);
 
-    /** A configuration with default {@code dns} settings and no regions (no prefix table). */
+    /** A configuration with default {@code dns} and {@code pki} settings and no regions (no prefix table). */
     public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
                        List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
                        TmpSettings tmp) {
-        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, null);
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, null, null);
     }
 
     public BraidConfig {
@@ -38,25 +39,46 @@ public record BraidConfig(
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
         dns = dns == null ? DnsSettings.DEFAULT : dns;
         regions = regions == null ? List.of() : List.copyOf(regions);
+        pki = pki == null ? PkiSettings.DEFAULT : pki;
     }
 
-    /** A configuration with default {@code dns} settings. */
+    /** A configuration with default {@code dns} and {@code pki} settings. */
     public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
                        List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
                        TmpSettings tmp, List<Region> regions) {
-        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, regions);
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, regions, null);
     }
 
-    /** A configuration without regions (no prefix table). */
+    /** A configuration with default {@code pki} settings and no regions. */
     public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
                        List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
                        TmpSettings tmp, DnsSettings dns) {
-        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, null);
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, null, null);
+    }
+
+    /** A configuration with default {@code dns} settings and no regions. */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp, PkiSettings pki) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, null, pki);
+    }
+
+    /** A configuration with default {@code pki} settings. */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp, DnsSettings dns, List<Region> regions) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, regions, null);
+    }
+
+    /** The same configuration with {@code pki} replaced. */
+    public BraidConfig withPki(PkiSettings newPki) {
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, regions,
+                newPki);
     }
 
     /** This configuration with other {@code dns} settings. */
     public BraidConfig withDns(DnsSettings dns) {
-        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, regions);
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, regions, pki);
     }
 
     /**

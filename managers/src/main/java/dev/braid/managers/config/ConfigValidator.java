@@ -2,11 +2,17 @@ package dev.braid.managers.config;
 
 import io.netty.util.NetUtil;
 
+import java.io.ByteArrayInputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CRLException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509CRL;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -53,6 +59,18 @@ public final class ConfigValidator {
     public static final int MAX_TIMEOUT_MILLIS = 600_000;
     /** Most requests a site's queue may hold. */
     public static final int MAX_QUEUE_REQUESTS = 1_000_000;
+    /** Most HTTP/2 streams a front-end lets one client connection open at once. */
+    public static final int MAX_HTTP2_CONCURRENT_STREAMS = 10_000;
+    /** Smallest and largest HTTP/2 header list a front-end accepts, in bytes. */
+    public static final int MIN_HEADER_LIST_BYTES = 1024;
+    public static final int MAX_HEADER_LIST_BYTES = 1 << 20;
+    /** Longest file path the configuration names, in characters. */
+    public static final int MAX_PATH_CHARS = 4096;
+    /** Longest interval between two checks of key and certificate files, in seconds. */
+    public static final int MAX_RELOAD_CHECK_SECONDS = 3600;
+
+    /** What a valid name of a site, node, class or region looks like, for error messages. */
+    public static final String NAME_EXPECTED = Names.NAME_EXPECTED;
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
@@ -61,6 +79,11 @@ public final class ConfigValidator {
     private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,16}");
 
     private ConfigValidator() {
+    }
+
+    /** Whether {@code s} is a valid name of a site, node, class or region. */
+    public static boolean isName(String s) {
+        return Names.isName(s);
     }
 
     /** Every problem of {@code config}, in document order; empty when it is valid. */
@@ -123,6 +146,7 @@ public final class ConfigValidator {
         managers(c, config.managers());
         tmp(c, config.tmp());
         regions(c, config.regions());
+        pki(c, config.pki());
         return c.errors;
     }
 
@@ -216,6 +240,10 @@ public final class ConfigValidator {
             }
         }
         c.range(p + ".dnsTtlSeconds", site.dnsTtlSeconds(), 0, MAX_DNS_TTL_SECONDS);
+        if (site.tls() != null) {
+            c.path(p + ".tls.certificate", site.tls().certificate(), false);
+            c.path(p + ".tls.key", site.tls().key(), false);
+        }
         if (site.origins().isEmpty()) {
             c.fail(p + ".origins", site.origins(), "at least one origin");
         }
@@ -357,6 +385,9 @@ public final class ConfigValidator {
     private static void frontEnd(Check c, BraidConfig config, String p, FrontEndNode fe, Set<String> siteNames,
                                  Set<String> backEndNames, Listeners listeners) {
         listeners.node(p, fe.listen(), fe.admin());
+        if (fe.https() != null) {
+            https(c, config, p, fe, listeners);
+        }
         if (!isUnicastIp(fe.publicAddress())) {
             c.fail(p + ".publicAddress", fe.publicAddress(), "the IP address clients reach this front-end at, "
                     + "an IPv4 or IPv6 literal, not a wildcard or multicast address");
@@ -425,6 +456,64 @@ public final class ConfigValidator {
 
     static String stripDot(String name) {
         return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+    }
+
+    private static void https(Check c, BraidConfig config, String p, FrontEndNode fe, Listeners listeners) {
+        HttpsSettings h = fe.https();
+        String hp = p + ".https";
+        InetSocketAddress address = listeners.add(hp + ".listen", h.listen());
+        if (address != null) {
+            listeners.distinct(hp + ".listen", h.listen(), address, p + ".listen", fe.listen());
+            listeners.distinct(hp + ".listen", h.listen(), address, p + ".admin", fe.admin());
+        }
+        c.range(hp + ".maxConcurrentStreams", h.maxConcurrentStreams(), 1, MAX_HTTP2_CONCURRENT_STREAMS);
+        c.range(hp + ".maxHeaderListBytes", h.maxHeaderListBytes(), MIN_HEADER_LIST_BYTES, MAX_HEADER_LIST_BYTES);
+        c.range(hp + ".maxResetsPerWindow", h.maxResetsPerWindow(), 1, 1_000_000);
+        c.range(hp + ".resetWindowSeconds", h.resetWindowSeconds(), 1, 3600);
+        boolean anyCertificate = fe.sites().stream()
+                .map(config::site)
+                .anyMatch(s -> s != null && s.tls() != null);
+        if (!anyCertificate) {
+            c.fail(p + ".sites", fe.sites(), "at least one site with tls, since " + hp
+                    + " is set: HTTPS needs a certificate to present");
+        }
+    }
+
+    private static void pki(Check c, PkiSettings pki) {
+        c.path("pki.trustBundle", pki.trustBundle(), false);
+        c.path("pki.certificate", pki.certificate(), true);
+        c.path("pki.key", pki.key(), true);
+        c.range("pki.reloadCheckSeconds", pki.reloadCheckSeconds(), 1, MAX_RELOAD_CHECK_SECONDS);
+        Map<String, Integer> issuers = new HashMap<>();
+        for (int i = 0; i < pki.crls().size(); i++) {
+            String path = "pki.crls[" + i + "]";
+            X509CRL crl = parseCrl(pki.crls().get(i));
+            if (crl == null) {
+                c.fail(path, pki.crls().get(i), "one X.509 CRL in PEM (-----BEGIN X509 CRL-----), "
+                        + "as braid keys publish writes it");
+                continue;
+            }
+            String issuer = crl.getIssuerX500Principal().getName();
+            Integer earlier = issuers.putIfAbsent(issuer, i);
+            if (earlier != null) {
+                c.fail(path, issuer, "one CRL per issuing CA; pki.crls[" + earlier + "] is from the same CA");
+            }
+        }
+    }
+
+    /** The CRL {@code pem} holds, or null when it is not exactly one well-formed X.509 CRL in PEM. */
+    static X509CRL parseCrl(String pem) {
+        String text = pem == null ? "" : pem.strip();
+        if (!text.startsWith("-----BEGIN X509 CRL-----") || !text.endsWith("-----END X509 CRL-----")
+                || text.indexOf("-----BEGIN", 1) >= 0) {
+            return null;
+        }
+        try {
+            CertificateFactory factory = CertificateFactory.getInstance("X.509");
+            return (X509CRL) factory.generateCRL(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)));
+        } catch (CRLException | CertificateException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static void clientClass(Check c, String p, ClientClass cc, int rings, boolean last) {
@@ -639,6 +728,20 @@ public final class ConfigValidator {
             }
         }
 
+        /** Reports {@code path} when it binds the same port as a listener of the same node that may share its host. */
+        void distinct(String path, String value, InetSocketAddress address, String otherPath, String otherValue) {
+            InetSocketAddress other;
+            try {
+                other = HostPort.parseUnresolved(otherPath, otherValue);
+            } catch (IllegalArgumentException e) {
+                return;
+            }
+            if (address.getPort() != 0 && address.getPort() == other.getPort()
+                    && (address.getHostString().equals(other.getHostString()) || isWildcard(address) || isWildcard(other))) {
+                c.fail(path, value, "an address other than " + otherPath + "'s (" + otherValue + ")");
+            }
+        }
+
         InetSocketAddress add(String path, String value) {
             InetSocketAddress address;
             try {
@@ -670,6 +773,22 @@ public final class ConfigValidator {
 
         void fail(String path, Object value, String expected) {
             errors.add(path + ": " + Names.show(value) + " (expected: " + expected + ")");
+        }
+
+        /**
+         * A file path as the configuration names it: not empty, no control characters, and, when
+         * {@code template}, no placeholders but {@code {name}} and {@code {role}}.
+         */
+        void path(String path, String value, boolean template) {
+            if (value == null || value.isBlank() || value.length() > MAX_PATH_CHARS
+                    || value.chars().anyMatch(ch -> ch < ' ' || ch == 0x7f)) {
+                fail(path, value, "a file path, 1 to " + MAX_PATH_CHARS + " characters without control characters");
+                return;
+            }
+            String rest = template ? value.replace("{name}", "").replace("{role}", "") : value;
+            if (template && (rest.indexOf('{') >= 0 || rest.indexOf('}') >= 0)) {
+                fail(path, value, "a file path whose only placeholders are {name} and {role}");
+            }
         }
 
         void atLeast(String path, Integer value, int min) {

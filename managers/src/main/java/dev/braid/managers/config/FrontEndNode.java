@@ -13,16 +13,13 @@ import java.util.List;
  * @param sites         names of the sites assigned to it
  * @param backEnds      names of the back-ends it keeps TMP links to
  * @param cache         its shared HTTP cache (default: all defaults)
+ * @param https         its HTTPS listener, or null for none
  */
 public record FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
-                           Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache) {
+                           Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache,
+                           HttpsSettings https) {
 
     public static final int DEFAULT_CAPACITY = 10_000;
-
-    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
-                        Integer capacity, List<String> sites, List<String> backEnds) {
-        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, null);
-    }
 
     public FrontEndNode {
         cache = cache == null ? CacheSettings.DEFAULT : cache;
@@ -32,5 +29,23 @@ public record FrontEndNode(String name, String listen, String publicAddress, Str
         capacity = capacity == null ? DEFAULT_CAPACITY : capacity;
         sites = sites == null ? List.of() : List.copyOf(sites);
         backEnds = backEnds == null ? List.of() : List.copyOf(backEnds);
+    }
+
+    /** A front-end with the default cache and no HTTPS listener. */
+    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
+                        Integer capacity, List<String> sites, List<String> backEnds) {
+        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, null, null);
+    }
+
+    /** A front-end without an HTTPS listener. */
+    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
+                        Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache) {
+        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, cache, null);
+    }
+
+    /** A front-end with the default cache. */
+    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
+                        Integer capacity, List<String> sites, List<String> backEnds, HttpsSettings https) {
+        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, null, https);
     }
 }

@@ -11,9 +11,11 @@ import java.util.List;
  *                      request no rule matches gets the last type (default {@link RequestType#DEFAULTS})
  * @param queue         the wait queue for requests when every origin is at its high water mark
  * @param cache         what the front-ends' caches may do with the site's responses (default: all defaults)
+ * @param tls           the certificate front-ends present for the site's names over HTTPS, or null
  */
 public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins,
-                   List<RequestType> requestTypes, QueueSettings queue, SiteCachePolicy cache) {
+                   List<RequestType> requestTypes, QueueSettings queue, SiteCachePolicy cache,
+                   CertificateFiles tls) {
 
     public static final int DEFAULT_DNS_TTL_SECONDS = 20;
 
@@ -28,19 +30,25 @@ public record Site(String name, List<String> hostnames, Integer dnsTtlSeconds, L
 
     /** A site with the default request types, queue and cache policy. */
     public Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins) {
-        this(name, hostnames, dnsTtlSeconds, origins, null, null, null);
+        this(name, hostnames, dnsTtlSeconds, origins, null, null, null, null);
     }
 
     /** A site with the default request types and queue. */
     public Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins,
                 SiteCachePolicy cache) {
-        this(name, hostnames, dnsTtlSeconds, origins, null, null, cache);
+        this(name, hostnames, dnsTtlSeconds, origins, null, null, cache, null);
     }
 
     /** A site with the default cache policy. */
     public Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins,
                 List<RequestType> requestTypes, QueueSettings queue) {
-        this(name, hostnames, dnsTtlSeconds, origins, requestTypes, queue, null);
+        this(name, hostnames, dnsTtlSeconds, origins, requestTypes, queue, null, null);
+    }
+
+    /** A site with the given certificate and default request types, queue and cache policy. */
+    public Site(String name, List<String> hostnames, Integer dnsTtlSeconds, List<Origin> origins,
+                CertificateFiles tls) {
+        this(name, hostnames, dnsTtlSeconds, origins, null, null, null, tls);
     }
 
     /** The origin named {@code name}, or null. */
