@@ -204,6 +204,7 @@ final class ExternalUpdater implements AutoCloseable {
     }
 
     private void run() {
+        next = null; // this run is under way: the next one is planned afresh below
         if (sync == null) {
             return;
         }
