@@ -1,20 +1,21 @@
 package dev.braid.redirector;
 
-import dev.braid.managers.config.DnsSettings;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.EventExecutor;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * Builds the redirector's pipelines: the one UDP socket's and each TCP connection's. Everything a
- * pipeline shares with the others is thread-safe (the live view, the rotation counter, the
- * metrics); everything else is per channel.
+ * Builds the redirector's pipelines: each UDP socket's and each TCP connection's. Every channel of
+ * one event loop shares that loop's {@link Responder} (its scratch buffers and rotation counter);
+ * what all loops share is thread-safe (the live view, the rate limiter, the metrics).
  *
  * <pre>
  * UDP: QueryHandler
@@ -23,34 +24,38 @@ import java.util.function.Supplier;
  */
 final class DnsChannels {
 
-    private final AtomicReference<ZoneView> view;
+    private final Supplier<ZoneView> view;
+    private final Supplier<ResponseRateLimiter> limiter;
     private final RedirectorMetrics metrics;
     private final long tcpIdleNanos;
     private final int maxTcpConnections;
     private final ChannelGroup channels;
-    private final AtomicInteger rotation = new AtomicInteger();
     private final AtomicInteger tcpConnections;
-    private final Supplier<DnsSettings.RrlSettings> rrl;
+    private final Map<EventExecutor, Responder> responders = new ConcurrentHashMap<>();
 
     /**
+     * @param limiter        the response rate limiter in force, or null when none (read per UDP answer)
      * @param channels       every channel set up here joins it, so closing the group closes them all
      * @param tcpConnections the count of open TCP connections, kept here
-     * @param rrl            the response rate limits in force (read per answer; UDP only)
      */
-    DnsChannels(AtomicReference<ZoneView> view, RedirectorMetrics metrics, long tcpIdleNanos, int maxTcpConnections,
-                ChannelGroup channels, AtomicInteger tcpConnections, Supplier<DnsSettings.RrlSettings> rrl) {
+    DnsChannels(Supplier<ZoneView> view, Supplier<ResponseRateLimiter> limiter, RedirectorMetrics metrics,
+                long tcpIdleNanos, int maxTcpConnections, ChannelGroup channels, AtomicInteger tcpConnections) {
         this.view = view;
+        this.limiter = limiter;
         this.metrics = metrics;
         this.tcpIdleNanos = tcpIdleNanos;
         this.maxTcpConnections = maxTcpConnections;
         this.channels = channels;
         this.tcpConnections = tcpConnections;
-        this.rrl = rrl;
+    }
+
+    private Responder responder(Channel ch) {
+        return responders.computeIfAbsent(ch.eventLoop(), loop -> new Responder(view, limiter, metrics));
     }
 
     void udp(Channel ch) {
         channels.add(ch);
-        ch.pipeline().addLast("answer", new QueryHandler(RedirectorMetrics.UDP, view, rotation, metrics, rrl));
+        ch.pipeline().addLast("answer", new QueryHandler(RedirectorMetrics.UDP, responder(ch), metrics));
     }
 
     void tcp(Channel ch) {
@@ -65,6 +70,6 @@ final class DnsChannels {
         // RFC 7766 §6.2.3: a server closes idle connections so they cannot pile up.
         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, tcpIdleNanos, TimeUnit.NANOSECONDS))
                 .addLast("framer", new LengthFieldBasedFrameDecoder(Dns.TCP_LIMIT + 2, 0, 2, 0, 2))
-                .addLast("answer", new QueryHandler(RedirectorMetrics.TCP, view, rotation, metrics, null));
+                .addLast("answer", new QueryHandler(RedirectorMetrics.TCP, responder(ch), metrics));
     }
 }

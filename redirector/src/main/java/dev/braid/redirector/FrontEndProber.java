@@ -22,9 +22,8 @@ import java.util.function.Consumer;
 /**
  * The redirector's own health checks: a TCP connect to each front-end's HTTP port (its public
  * address, the port of its {@code listen}) every {@code dns.probe.intervalMillis}, failing after
- * {@code timeoutMillis}; {@link ProbeTracker} turns the outcomes into verdicts with rise and fall
- * thresholds. One probe per front-end is in flight at a time; the next starts one interval after
- * the last one started, or at once when that one took longer. Whenever a verdict changes, or a
+ * {@code timeoutMillis}; {@link ProbeSchedule} times the probes and turns their outcomes into
+ * verdicts with rise and fall thresholds. One probe per front-end is in flight at a time. Whenever a verdict changes, or a
  * smoothed connect time moves by half the ranking tolerance, the listener gets a new immutable map
  * of every front-end's {@link ProbeResult}. All state lives on one event loop.
  */
@@ -80,7 +79,7 @@ final class FrontEndProber implements AutoCloseable {
         });
         for (Map.Entry<String, InetSocketAddress> e : wanted.entrySet()) {
             if (!targets.containsKey(e.getKey())) {
-                Target t = new Target(e.getKey(), e.getValue(), new ProbeTracker(settings.rise(), settings.fall()));
+                Target t = new Target(e.getKey(), e.getValue(), new ProbeSchedule(settings, System.nanoTime()));
                 targets.put(e.getKey(), t);
                 t.probe();
                 changed = true;
@@ -107,7 +106,7 @@ final class FrontEndProber implements AutoCloseable {
 
     private void publish() {
         Map<String, ProbeResult> out = new HashMap<>();
-        targets.forEach((name, t) -> out.put(name, t.tracker.result()));
+        targets.forEach((name, t) -> out.put(name, t.schedule.result()));
         listener.accept(Map.copyOf(out));
     }
 
@@ -115,38 +114,39 @@ final class FrontEndProber implements AutoCloseable {
     private final class Target {
         final String name;
         final InetSocketAddress address;
-        final ProbeTracker tracker;
+        final ProbeSchedule schedule;
         double publishedRtt = Double.NaN;
         ScheduledFuture<?> next;
         ChannelFuture inFlight;
         boolean cancelled;
 
-        Target(String name, InetSocketAddress address, ProbeTracker tracker) {
+        Target(String name, InetSocketAddress address, ProbeSchedule schedule) {
             this.name = name;
             this.address = address;
-            this.tracker = tracker;
+            this.schedule = schedule;
         }
 
         void probe() {
             if (cancelled) {
                 return;
             }
-            long started = System.nanoTime();
+            schedule.started(System.nanoTime());
             inFlight = new Bootstrap().group(loop)
                     .channel(loops.transport().socketChannel())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, settings.timeoutMillis())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                            (int) TimeUnit.NANOSECONDS.toMillis(schedule.timeoutNanos()))
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(address);
             inFlight.addListener((ChannelFuture f) -> {
-                long tookNanos = System.nanoTime() - started;
+                long now = System.nanoTime();
                 if (f.isSuccess()) {
                     f.channel().close();
                 }
                 if (cancelled) {
                     return;
                 }
-                boolean changed = f.isSuccess() ? tracker.success(tookNanos / 1e6) : tracker.failure();
-                double rtt = tracker.result().rttMillis();
+                boolean changed = schedule.finished(f.isSuccess(), now);
+                double rtt = schedule.result().rttMillis();
                 if (!changed && !Double.isNaN(rtt) && (Double.isNaN(publishedRtt)
                         || Math.abs(rtt - publishedRtt) >= FrontEndSelector.RTT_TOLERANCE_MILLIS / 2)) {
                     changed = true;
@@ -155,8 +155,7 @@ final class FrontEndProber implements AutoCloseable {
                     publishedRtt = rtt;
                     publish();
                 }
-                long wait = Math.max(0, TimeUnit.MILLISECONDS.toNanos(settings.intervalMillis()) - tookNanos);
-                next = loop.schedule(this::probe, wait, TimeUnit.NANOSECONDS);
+                next = loop.schedule(this::probe, Math.max(0, schedule.dueNanos() - now), TimeUnit.NANOSECONDS);
             });
         }
 

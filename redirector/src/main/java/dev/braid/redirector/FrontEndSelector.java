@@ -91,6 +91,28 @@ final class FrontEndSelector {
     }
 
     /**
+     * The choice of every hand-off position when the client's location does not matter: element
+     * {@code p} is {@code choose(eligible, false, null, p, count, weights)}, and a rotation picks
+     * element {@code rotation mod length}. Null when there are more than {@code maxPositions}.
+     */
+    static Choice[] fixedChoices(List<Eligible> eligible, int count, int[] weights, int maxPositions) {
+        int positions = Math.min(eligible.size(), weights.length);
+        int total = 0;
+        for (int i = 0; i < positions; i++) {
+            total += weights[i];
+        }
+        if (total > maxPositions) {
+            return null;
+        }
+        Choice[] out = new Choice[Math.max(1, total)];
+        for (int p = 0; p < out.length; p++) {
+            Choice c = choose(eligible, false, null, p, count, weights);
+            out[p] = new Choice(List.copyOf(c.records()), c.scope());
+        }
+        return out;
+    }
+
+    /**
      * The answer for one query.
      *
      * @param eligible the eligible candidates in base order

@@ -11,12 +11,21 @@ import java.util.List;
  * cannot loop); label octets other than letters, digits, '-' and '_' are kept in presentation
  * form with RFC 1035 §5.1 escapes, so a name is echoed exactly as it came. Does not take
  * ownership of the buffer and does not move its indices.
+ *
+ * <p>An instance keeps its scratch space between messages, so reading allocates only what the
+ * {@link Query} holds; not thread-safe (one per event loop).
  */
 final class MessageReader {
 
     private static final int MAX_NAME_OCTETS = 255;
 
-    private MessageReader() {
+    private final StringBuilder sb = new StringBuilder(64);
+    /** The read position within the message being read. */
+    private int pos;
+
+    /** Reads one query with a reader of its own (tests and tools; the data path keeps a reader). */
+    static Query read(ByteBuf buf) throws MalformedMessageException {
+        return new MessageReader().decode(buf);
     }
 
     /**
@@ -27,7 +36,7 @@ final class MessageReader {
      *                                   section of a QUERY (RFC 1035 §4.1.1 gives them no meaning;
      *                                   IXFR aside), or a malformed Client Subnet option (RFC 7871 §7.1.2)
      */
-    static Query read(ByteBuf buf) throws MalformedMessageException {
+    Query decode(ByteBuf buf) throws MalformedMessageException {
         int base = buf.readerIndex();
         int end = buf.writerIndex();
         if (end - base < Dns.HEADER_SIZE) {
@@ -40,43 +49,49 @@ final class MessageReader {
         int nscount = buf.getUnsignedShort(base + 8);
         int arcount = buf.getUnsignedShort(base + 10);
         int opcode = (flags >>> 11) & 0xF;
-        int[] pos = {base + Dns.HEADER_SIZE};
-        StringBuilder sb = new StringBuilder(64);
-        List<Query.Question> questions = new ArrayList<>(Math.min(qdcount, 4));
+        pos = base + Dns.HEADER_SIZE;
+        List<Query.Question> questions = qdcount == 1 ? null : new ArrayList<>(Math.min(qdcount, 4));
+        Query.Question only = null;
         for (int i = 0; i < qdcount; i++) {
-            String name = readName(buf, base, end, pos, sb);
-            need(end, pos[0], 4);
-            int type = buf.getUnsignedShort(pos[0]);
-            int dnsClass = buf.getUnsignedShort(pos[0] + 2);
-            pos[0] += 4;
-            questions.add(new Query.Question(name, type, dnsClass));
+            String name = readName(buf, base, end);
+            need(end, pos, 4);
+            int type = buf.getUnsignedShort(pos);
+            int dnsClass = buf.getUnsignedShort(pos + 2);
+            pos += 4;
+            Query.Question q = new Query.Question(name, type, dnsClass);
+            if (questions == null) {
+                only = q;
+            } else {
+                questions.add(q);
+            }
         }
-        boolean ixfr = qdcount == 1 && questions.get(0).type() == Dns.TYPE_IXFR;
+        List<Query.Question> all = questions == null ? List.of(only) : questions;
+        boolean ixfr = qdcount == 1 && only.type() == Dns.TYPE_IXFR;
         if (opcode == Dns.OPCODE_QUERY && (ancount != 0 || (nscount != 0 && !ixfr))) {
             throw new MalformedMessageException("records in the answer or authority section of a query");
         }
         for (int i = 0; i < ancount + nscount; i++) {
-            skipRecord(buf, base, end, pos, sb);
+            skipRecord(buf, base, end);
         }
         Query.Edns edns = null;
         int optRecords = 0;
         for (int i = 0; i < arcount; i++) {
-            readName(buf, base, end, pos, sb);
-            need(end, pos[0], 10);
-            int type = buf.getUnsignedShort(pos[0]);
-            int rrClass = buf.getUnsignedShort(pos[0] + 2);
-            long ttl = buf.getUnsignedInt(pos[0] + 4);
-            int rdlength = buf.getUnsignedShort(pos[0] + 8);
-            pos[0] += 10;
-            need(end, pos[0], rdlength);
+            readName(buf, base, end);
+            need(end, pos, 10);
+            int type = buf.getUnsignedShort(pos);
+            int rrClass = buf.getUnsignedShort(pos + 2);
+            long ttl = buf.getUnsignedInt(pos + 4);
+            int rdlength = buf.getUnsignedShort(pos + 8);
+            pos += 10;
+            need(end, pos, rdlength);
             if (type == Dns.TYPE_OPT && optRecords++ == 0) {
                 // RFC 6891 §6.1.3: CLASS is the payload size; TTL is EXTENDED-RCODE, VERSION, DO and Z.
                 edns = new Query.Edns(rrClass, (int) (ttl >>> 16) & 0xFF, (ttl & 0x8000) != 0,
-                        clientSubnet(buf, pos[0], pos[0] + rdlength));
+                        clientSubnet(buf, pos, pos + rdlength));
             }
-            pos[0] += rdlength;
+            pos += rdlength;
         }
-        return new Query(id, opcode, (flags & 0x0100) != 0, (flags & 0x0010) != 0, questions, edns, optRecords);
+        return new Query(id, opcode, (flags & 0x0100) != 0, (flags & 0x0010) != 0, all, edns, optRecords);
     }
 
     /** The Client Subnet option among the OPT record's options (others are ignored, RFC 6891 §6.1.2), or null. */
@@ -119,14 +134,14 @@ final class MessageReader {
         return new ClientSubnet(family, source, 0, address);
     }
 
-    private static void skipRecord(ByteBuf buf, int base, int end, int[] pos, StringBuilder sb)
+    private void skipRecord(ByteBuf buf, int base, int end)
             throws MalformedMessageException {
-        readName(buf, base, end, pos, sb);
-        need(end, pos[0], 10);
-        int rdlength = buf.getUnsignedShort(pos[0] + 8);
-        pos[0] += 10;
-        need(end, pos[0], rdlength);
-        pos[0] += rdlength;
+        readName(buf, base, end);
+        need(end, pos, 10);
+        int rdlength = buf.getUnsignedShort(pos + 8);
+        pos += 10;
+        need(end, pos, rdlength);
+        pos += rdlength;
     }
 
     private static void need(int end, int at, int octets) throws MalformedMessageException {
@@ -136,13 +151,13 @@ final class MessageReader {
     }
 
     /**
-     * Reads the name at {@code pos[0]} and moves past it. Pointers must point backwards, so each
+     * Reads the name at {@code pos} and moves past it. Pointers must point backwards, so each
      * jump lands strictly before the last and a chain cannot loop.
      */
-    static String readName(ByteBuf buf, int base, int end, int[] pos, StringBuilder sb)
+    private String readName(ByteBuf buf, int base, int end)
             throws MalformedMessageException {
         sb.setLength(0);
-        int p = pos[0];
+        int p = pos;
         int resume = -1;
         int octets = 1;
         int limit = p; // pointers must point before the place they are read from
@@ -182,7 +197,7 @@ final class MessageReader {
             }
             p += 1 + len;
         }
-        pos[0] = resume >= 0 ? resume : p;
+        pos = resume >= 0 ? resume : p;
         return sb.length() == 0 ? "." : sb.append('.').toString();
     }
 

@@ -28,6 +28,8 @@ final class MessageWriter {
     private final int[] offsets = new int[TABLE_SIZE];
     private int entries;
     private int messageStart;
+    /** Records written per section: answer, authority, additional. */
+    private final int[] counts = new int[3];
 
     /**
      * Appends {@code answer} to {@code out}, at most {@code limit} octets of it.
@@ -51,12 +53,13 @@ final class MessageWriter {
         int questionEntries = entries;
         int optSize = answer.edns() ? 11 + (answer.clientSubnet() != null ? answer.clientSubnet().wireSize() : 0) : 0;
         int room = messageStart + limit - optSize;
-        int[] counts = new int[3];
+        int[] counts = this.counts;
+        counts[0] = counts[1] = counts[2] = 0;
         if (!tc) {
-            List<ResourceRecord>[] sections = sections(answer);
             outer:
             for (int s = 0; s < 3; s++) {
-                List<ResourceRecord> records = sections[s];
+                List<ResourceRecord> records = s == 0 ? answer.answers() : s == 1 ? answer.authority()
+                        : answer.additional();
                 int i = 0;
                 while (i < records.size()) {
                     int j = rrsetEnd(records, i);
@@ -95,11 +98,6 @@ final class MessageWriter {
         out.setShort(messageStart + 8, counts[1]);
         out.setShort(messageStart + 10, arcount);
         return tc;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<ResourceRecord>[] sections(Answer a) {
-        return new List[] {a.answers(), a.authority(), a.additional()};
     }
 
     /** The end of the RRset starting at {@code from}: consecutive records of one owner and type. */

@@ -1,14 +1,23 @@
 package dev.braid.redirector;
 
 import dev.braid.managers.config.BraidConfig;
+import dev.braid.managers.config.DnsSettings;
+import dev.braid.managers.config.RedirectorNode;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
+import dev.braid.runtime.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.ImmediateEventExecutor;
@@ -18,7 +27,10 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,9 +59,19 @@ public final class Redirector implements AutoCloseable {
      * event loop works. The kernel caps it (net.core.rmem_max on Linux) without complaint.
      */
     static final int UDP_RECEIVE_BUFFER_BYTES = 1 << 20;
+    /**
+     * On epoll, UDP queries are read in batches (recvmmsg) into slots of this many octets; a
+     * datagram longer than a slot is cut to it. A query is never that long (a question, an OPT
+     * record and perhaps a cookie), and a cut one is answered FORMERR like any other broken message.
+     */
+    static final int UDP_QUERY_SLOT_BYTES = 4096;
+    /** The buffer one batched read fills: 16 slots. */
+    static final int UDP_READ_BATCH_BYTES = 16 * UDP_QUERY_SLOT_BYTES;
 
     private final Options options;
     private final AtomicReference<ZoneView> view = new AtomicReference<>(ZoneView.empty());
+    /** The response rate limiter in force (null: none); replaced only when the settings change. */
+    private final AtomicReference<ResponseRateLimiter> limiter = new AtomicReference<>();
     /** The compiled configuration without live state, and the live inputs; guarded by {@code this}. */
     private ZoneView compiled = ZoneView.empty();
     private NodeState nodeState = NodeState.NONE;
@@ -57,6 +79,8 @@ public final class Redirector implements AutoCloseable {
     private volatile BraidConfig config;
     private volatile FrontEndProber prober;
     private volatile AutoCloseable stateSubscription;
+    /** Pushes the decisions to an external server (RFC 2136), once one is configured for this node. */
+    private volatile ExternalUpdater external;
     private final AtomicInteger tcpConnections = new AtomicInteger();
     private final ChannelGroup channels = new DefaultChannelGroup("redirector", ImmediateEventExecutor.INSTANCE);
     private final DnsChannels setup;
@@ -67,11 +91,8 @@ public final class Redirector implements AutoCloseable {
         this.options = options;
         RedirectorMetrics metrics = new RedirectorMetrics(options.metrics(), () -> view.get().version(),
                 tcpConnections::get);
-        this.setup = new DnsChannels(view, metrics, options.tcpIdleTimeout().toNanos(), options.maxTcpConnections(),
-                channels, tcpConnections, () -> {
-                    BraidConfig c = config;
-                    return c == null ? null : c.dns().rrl();
-                });
+        this.setup = new DnsChannels(view::get, limiter::get, metrics, options.tcpIdleTimeout().toNanos(),
+                options.maxTcpConnections(), channels, tcpConnections);
     }
 
     /**
@@ -96,6 +117,7 @@ public final class Redirector implements AutoCloseable {
         if (options.nodeStates() != null) {
             redirector.stateSubscription = options.nodeStates().subscribe(redirector::updateState);
         }
+        redirector.configureExternal(redirector.config);
         return redirector;
     }
 
@@ -117,10 +139,19 @@ public final class Redirector implements AutoCloseable {
             compiled = next;
             this.config = config;
             publish();
+            ResponseRateLimiter current = limiter.get();
+            DnsSettings.RrlSettings rrl = config.dns().rrl();
+            if (current == null ? rrl.responsesPerSecond() > 0 : !current.settings().equals(rrl)) {
+                // Counts survive a configuration change unless the limits themselves change.
+                limiter.set(ResponseRateLimiter.of(rrl));
+            }
         }
         FrontEndProber p = prober;
         if (p != null) {
             p.update(config);
+        }
+        if (localAddress != null) {
+            configureExternal(config);
         }
         if (options.nodeName() != null && config.redirector(options.nodeName()) == null) {
             log.warn("redirector {}: not among the configured redirectors; answering with {} address(es) per answer",
@@ -151,6 +182,23 @@ public final class Redirector implements AutoCloseable {
     /** Joins the compiled configuration with the live inputs and swaps the result in; holds {@code this}. */
     private void publish() {
         view.set(compiled.withLiveState(nodeState, probeResults));
+        ExternalUpdater x = external;
+        if (x != null) {
+            x.changed();
+        }
+    }
+
+    /** Starts, re-points or stops the RFC 2136 updater as this node's {@code external} settings say. */
+    private synchronized void configureExternal(BraidConfig config) {
+        RedirectorNode self = config == null || options.nodeName() == null ? null
+                : config.redirector(options.nodeName());
+        RedirectorNode.ExternalDns settings = self == null ? null : self.external();
+        if (settings != null && external == null && !closed.get()) {
+            external = new ExternalUpdater(options.nodeName(), view::get, options.metrics(), ExternalUpdater.dnsjava());
+        }
+        if (external != null) {
+            external.configure(settings);
+        }
     }
 
     /** The view queries are answered from now. */
@@ -179,21 +227,28 @@ public final class Redirector implements AutoCloseable {
             if (p != null) {
                 p.close();
             }
+            ExternalUpdater x;
+            synchronized (this) {
+                x = external; // none can start after this: configureExternal checks closed under the same lock
+            }
+            if (x != null) {
+                x.close();
+            }
             channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
     }
 
     private void bind() {
         InetSocketAddress wanted = options.listen();
+        List<EventLoop> loops = new ArrayList<>();
+        for (EventExecutor e : options.loops().group()) {
+            loops.add((EventLoop) e);
+        }
+        int sockets = options.udpSockets() > 0 ? options.udpSockets() : loops.size();
         int attempts = wanted.getPort() == 0 ? EPHEMERAL_BIND_ATTEMPTS : 1;
         Throwable tcpFailure = null;
         for (int attempt = 0; attempt < attempts; attempt++) {
-            ChannelFuture udp = new Bootstrap()
-                    .group(options.loops().group())
-                    .channel(options.loops().transport().datagramChannel())
-                    .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES)
-                    .handler(initializer(setup::udp))
-                    .bind(wanted).awaitUninterruptibly();
+            ChannelFuture udp = udpBootstrap(loops.get(0), sockets > 1).bind(wanted).awaitUninterruptibly();
             if (!udp.isSuccess()) {
                 throw bindFailure("udp", wanted, udp.cause());
             }
@@ -208,7 +263,8 @@ public final class Redirector implements AutoCloseable {
             if (tcp.isSuccess()) {
                 channels.add(tcp.channel());
                 localAddress = bound;
-                log.info("redirector: answering DNS on {} (udp and tcp, {})", bound,
+                int bound2 = 1 + bindMoreUdp(loops, sockets, bound);
+                log.info("redirector: answering DNS on {} (udp on {} socket(s), tcp; {})", bound, bound2,
                         options.loops().transport().label());
                 return;
             }
@@ -217,6 +273,47 @@ public final class Redirector implements AutoCloseable {
         }
         close();
         throw bindFailure("tcp", wanted, tcpFailure);
+    }
+
+    /**
+     * Binds UDP sockets 2..{@code sockets} to the port the first one got, each on the next event
+     * loop, with SO_REUSEPORT: the kernel spreads the clients over them by address and port, so
+     * every loop answers UDP. Returns how many were bound; a socket that cannot be bound leaves
+     * the redirector serving with fewer, and says so.
+     */
+    private int bindMoreUdp(List<EventLoop> loops, int sockets, InetSocketAddress address) {
+        int bound = 0;
+        for (int i = 1; i < sockets; i++) {
+            ChannelFuture more = udpBootstrap(loops.get(i % loops.size()), true).bind(address).awaitUninterruptibly();
+            if (!more.isSuccess()) {
+                log.warn("redirector: udp socket {} of {} on {} not bound ({}); serving with {}", i + 1, sockets,
+                        address, more.cause() == null ? "bind failed" : more.cause().getMessage(), bound + 1);
+                break;
+            }
+            bound++;
+        }
+        return bound;
+    }
+
+    private Bootstrap udpBootstrap(EventLoop loop, boolean reusePort) {
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(options.loops().transport().datagramChannel())
+                .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES)
+                .handler(initializer(setup::udp));
+        if (options.loops().transport() == Transport.EPOLL) {
+            // recvmmsg: one system call reads up to a batch of queries into slots of one buffer.
+            b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(UDP_READ_BATCH_BYTES));
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, UDP_QUERY_SLOT_BYTES);
+        }
+        if (reusePort) {
+            if (options.loops().transport() == Transport.NIO) {
+                b.option(NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT), true);
+            } else {
+                b.option(UnixChannelOption.SO_REUSEPORT, true);
+            }
+        }
+        return b;
     }
 
     private static ChannelInitializer<Channel> initializer(Consumer<Channel> setup) {
@@ -252,14 +349,17 @@ public final class Redirector implements AutoCloseable {
      * @param probes            whether the redirector probes the front-ends itself (default true)
      * @param nodeStates        where the managers' live state comes from (default: none; front-ends count
      *                          as healthy and idle unless the redirector's own probes say otherwise)
+     * @param udpSockets        UDP sockets bound to the listen port with SO_REUSEPORT, one per event loop
+     *                          in turn (default 0: one per event loop of {@code loops})
      */
     public record Options(EventLoops loops, InetSocketAddress listen, Metrics metrics, String nodeName,
                           Duration tcpIdleTimeout, int maxTcpConnections, BraidConfig config, long configVersion,
-                          boolean probes, NodeStateSource nodeStates) {
+                          boolean probes, NodeStateSource nodeStates, int udpSockets) {
 
         public static final InetSocketAddress DEFAULT_LISTEN = new InetSocketAddress("0.0.0.0", 5300);
         public static final Duration DEFAULT_TCP_IDLE_TIMEOUT = Duration.ofSeconds(10);
         public static final int DEFAULT_MAX_TCP_CONNECTIONS = 1000;
+        public static final int MAX_UDP_SOCKETS = 256;
 
         public Options {
             if (loops == null) {
@@ -276,6 +376,10 @@ public final class Redirector implements AutoCloseable {
             }
             if (maxTcpConnections < 1) {
                 throw new IllegalArgumentException("maxTcpConnections: " + maxTcpConnections + " (expected: >= 1)");
+            }
+            if (udpSockets < 0 || udpSockets > MAX_UDP_SOCKETS) {
+                throw new IllegalArgumentException("udpSockets: " + udpSockets + " (expected: 0.." + MAX_UDP_SOCKETS
+                        + ", 0 for one per event loop)");
             }
             if (config != null && configVersion < 0) {
                 throw new IllegalArgumentException("configVersion: " + configVersion + " (expected: >= 0)");
@@ -298,6 +402,7 @@ public final class Redirector implements AutoCloseable {
             private long configVersion;
             private boolean probes = true;
             private NodeStateSource nodeStates;
+            private int udpSockets;
 
             private Builder(EventLoops loops) {
                 this.loops = loops;
@@ -346,9 +451,15 @@ public final class Redirector implements AutoCloseable {
                 return this;
             }
 
+            /** UDP sockets on the listen port (SO_REUSEPORT); 0, the default, binds one per event loop. */
+            public Builder udpSockets(int udpSockets) {
+                this.udpSockets = udpSockets;
+                return this;
+            }
+
             public Options build() {
                 return new Options(loops, listen, metrics != null ? metrics : new Metrics(), nodeName,
-                        tcpIdleTimeout, maxTcpConnections, config, configVersion, probes, nodeStates);
+                        tcpIdleTimeout, maxTcpConnections, config, configVersion, probes, nodeStates, udpSockets);
             }
         }
     }

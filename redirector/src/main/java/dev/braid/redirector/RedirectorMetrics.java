@@ -12,11 +12,12 @@ import java.util.function.LongSupplier;
  *   <li>{@code braid_redirector_truncated_total{transport}}: answers sent with TC set;</li>
  *   <li>{@code braid_redirector_dropped_total{transport,reason}}: messages dropped unanswered
  *       ({@code short}: no whole header; {@code response}: QR set; {@code malformed}: undecodable
- *       and no readable header; {@code backpressure}: UDP socket not writable; {@code write_failed};
+ *       and no readable header; {@code backpressure}: UDP socket not writable; {@code write_failed}: a send the
+ *       socket refused;
  *       {@code connection_limit}: TCP connections over the limit; {@code rate_limit}: UDP answers
  *       over the response rate limit);</li>
  *   <li>{@code braid_redirector_rate_limit_slipped_total}: answers over the rate limit sent empty with TC;</li>
- *   <li>{@code braid_redirector_answer_seconds{transport}}: time from a decoded query to its queued answer;</li>
+ *   <li>{@code braid_redirector_answer_seconds{transport}}: time from a message read to its answer written;</li>
  *   <li>{@code braid_redirector_config_version}: the configuration version answered from (-1: none yet);</li>
  *   <li>{@code braid_redirector_tcp_connections}: TCP connections open now.</li>
  * </ul>
@@ -45,7 +46,7 @@ final class RedirectorMetrics {
         Metrics.Counter truncatedCounter = metrics.counter("braid_redirector_truncated_total",
                 "DNS answers sent truncated (TC set), by transport.", "transport");
         Metrics.Histogram histogram = metrics.histogram("braid_redirector_answer_seconds",
-                "Time from a decoded DNS query to its queued answer, in seconds.",
+                "Time from a DNS message read to its answer written, in seconds.",
                 new double[] {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1},
                 "transport");
         slipped = metrics.counter("braid_redirector_rate_limit_slipped_total",

@@ -124,7 +124,7 @@ public final class ZoneView {
         Map<SiteHost, SiteHost> done = new HashMap<>();
         for (Map.Entry<String, SiteHost> e : sites.entrySet()) {
             next.put(e.getKey(), done.computeIfAbsent(e.getValue(), h -> h.withState(state, probeResults,
-                    !regions.isEmpty())));
+                    !regions.isEmpty(), answerCount, handoffWeights)));
         }
         Map<String, Node> nextNodes = new HashMap<>(nodes.size() * 2);
         for (Map.Entry<String, Node> e : nodes.entrySet()) {
@@ -203,7 +203,8 @@ public final class ZoneView {
             return Answer.error(query, Dns.RCODE_REFUSED, true);
         }
         String key = DomainNames.key(question.name());
-        Zone zone = enclosingZone(key);
+        Node node = nodes.get(key);
+        Zone zone = node != null ? node.zone : enclosingZone(key);
         if (zone == null || type == Dns.TYPE_AXFR || type == Dns.TYPE_IXFR) {
             return Answer.error(query, Dns.RCODE_REFUSED, true);
         }
@@ -214,31 +215,32 @@ public final class ZoneView {
         boolean first = true;
         for (int hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
             if (!first) {
-                zone = enclosingZone(key);
+                node = nodes.get(key);
+                zone = node != null ? node.zone : enclosingZone(key);
                 if (zone == null) {
                     break; // the chain leaves what we serve: the resolver follows it elsewhere
                 }
             }
-            String cut = delegationAbove(key, zone, type == Dns.TYPE_DS);
+            // Names that exist know their delegation point; DS is asked of the parent side of a cut.
+            String cut = node != null && type != Dns.TYPE_DS ? node.cut : delegationAbove(key, zone, type == Dns.TYPE_DS);
             if (cut != null) {
                 Node cutNode = nodes.get(cut);
                 if (first) {
                     l.authoritative = false;
                 }
-                l.authority.addAll(cutNode.records(Dns.TYPE_NS));
-                addGlue(cutNode.records(Dns.TYPE_NS), l.additional);
+                l.authority(cutNode.records(Dns.TYPE_NS));
+                addGlue(cutNode.records(Dns.TYPE_NS), l);
                 break;
             }
-            Node node = nodes.get(key);
             if (node == null) {
                 l.rcode = Dns.RCODE_NXDOMAIN;
-                l.authority.add(zone.negativeSoa);
+                l.authority(zone.negativeSoa);
                 break;
             }
             List<ResourceRecord> cname = node.records(Dns.TYPE_CNAME);
             if (!cname.isEmpty() && type != Dns.TYPE_CNAME) {
                 ResourceRecord c = cname.get(0);
-                l.answers.add(c.withName(owner));
+                l.answer(c.withName(owner));
                 if (type == Dns.TYPE_ANY) {
                     break;
                 }
@@ -264,7 +266,7 @@ public final class ZoneView {
                 continue;
             }
             if (l.answers.size() == before) {
-                l.authority.add(zone.negativeSoa);
+                l.authority(zone.negativeSoa);
             }
             break;
         }
@@ -283,7 +285,7 @@ public final class ZoneView {
                 // The name's answer comes from the resolver's point of presence (`000_…`, FIG. 2):
                 // a CNAME into the zone delegated to the redirectors there.
                 String target = r.label + '.' + key + '.';
-                l.answers.add(ResourceRecord.pointer(owner, Dns.TYPE_CNAME, r.ttl, target));
+                l.answer(ResourceRecord.pointer(owner, Dns.TYPE_CNAME, r.ttl, target));
                 l.referralCname = target;
                 return;
             }
@@ -295,18 +297,16 @@ public final class ZoneView {
             client = new FrontEndSelector.Client(clientAddress, regions, null, false);
         }
         if (type == Dns.TYPE_A || type == Dns.TYPE_ANY) {
-            addChoice(FrontEndSelector.choose(site.v4, site.v4Dependent, client, rotation, answerCount,
-                    handoffWeights), owner, l);
+            addChoice(site.choice(false, client, rotation, answerCount, handoffWeights), owner, l);
         }
         if (type == Dns.TYPE_AAAA || (type == Dns.TYPE_ANY && l.answers.isEmpty())) {
-            addChoice(FrontEndSelector.choose(site.v6, site.v6Dependent, client, rotation, answerCount,
-                    handoffWeights), owner, l);
+            addChoice(site.choice(true, client, rotation, answerCount, handoffWeights), owner, l);
         }
     }
 
     private static void addChoice(FrontEndSelector.Choice choice, String owner, Lookup l) {
         for (ResourceRecord r : choice.records()) {
-            l.answers.add(r.withName(owner));
+            l.answer(r.withName(owner));
         }
         l.scope = Math.max(l.scope, choice.scope());
     }
@@ -317,30 +317,30 @@ public final class ZoneView {
             // RFC 8482 §4.2: one RRset answers ANY; the SOA at an apex, else the first held.
             List<ResourceRecord> one = apex ? List.of(zone.soa) : node.firstRrset();
             for (ResourceRecord r : one) {
-                l.answers.add(r.withName(owner));
+                l.answer(r.withName(owner));
             }
             return;
         }
         if (apex && type == Dns.TYPE_SOA) {
-            l.answers.add(zone.soa.withName(owner));
+            l.answer(zone.soa.withName(owner));
             return;
         }
         List<ResourceRecord> rrset = apex && type == Dns.TYPE_NS ? zone.ns : node.records(type);
         for (ResourceRecord r : rrset) {
-            l.answers.add(r.withName(owner));
+            l.answer(r.withName(owner));
         }
         if (type == Dns.TYPE_NS) {
-            addGlue(rrset, l.additional);
+            addGlue(rrset, l);
         }
     }
 
     /** Address records of the NS targets this server holds (RFC 1034 §4.3.2 step 6), A before AAAA. */
-    private void addGlue(List<ResourceRecord> nsRecords, List<ResourceRecord> additional) {
+    private void addGlue(List<ResourceRecord> nsRecords, Lookup l) {
         for (ResourceRecord ns : nsRecords) {
             Node target = nodes.get(DomainNames.key(ns.sharedNames()[0]));
             if (target != null) {
-                additional.addAll(target.records(Dns.TYPE_A));
-                additional.addAll(target.records(Dns.TYPE_AAAA));
+                l.additional(target.records(Dns.TYPE_A));
+                l.additional(target.records(Dns.TYPE_AAAA));
             }
         }
     }
@@ -370,15 +370,51 @@ public final class ZoneView {
         return null;
     }
 
-    /** What one answer collects while the lookup walks. */
+    /**
+     * What one answer collects while the lookup walks. Sections stay the shared empty list until
+     * something is added, so most answers allocate one or two lists, not three.
+     */
     private static final class Lookup {
-        final List<ResourceRecord> answers = new ArrayList<>(4);
-        final List<ResourceRecord> authority = new ArrayList<>(2);
-        final List<ResourceRecord> additional = new ArrayList<>(2);
+        List<ResourceRecord> answers = List.of();
+        List<ResourceRecord> authority = List.of();
+        List<ResourceRecord> additional = List.of();
         int rcode = Dns.RCODE_NOERROR;
         boolean authoritative = true;
         int scope;
         String referralCname;
+
+        void answer(ResourceRecord r) {
+            answers = grown(answers, 1);
+            answers.add(r);
+        }
+
+        void authority(ResourceRecord r) {
+            authority = grown(authority, 1);
+            authority.add(r);
+        }
+
+        void authority(List<ResourceRecord> records) {
+            if (!records.isEmpty()) {
+                authority = grown(authority, records.size());
+                authority.addAll(records);
+            }
+        }
+
+        void additional(List<ResourceRecord> records) {
+            if (!records.isEmpty()) {
+                additional = grown(additional, records.size());
+                additional.addAll(records);
+            }
+        }
+
+        private static List<ResourceRecord> grown(List<ResourceRecord> list, int more) {
+            if (list instanceof ArrayList) {
+                return list;
+            }
+            List<ResourceRecord> a = new ArrayList<>(Math.max(4, list.size() + more));
+            a.addAll(list);
+            return a;
+        }
     }
 
     record Zone(String apex, ResourceRecord soa, ResourceRecord negativeSoa, List<ResourceRecord> ns) {
@@ -388,16 +424,26 @@ public final class ZoneView {
     record Referral(String label, long ttl) {
     }
 
-    /** One name: its static RRsets by type, whether it is a delegation point, and the site it names. */
+    /**
+     * One name: its static RRsets by type, whether it is a delegation point, the site it names, and
+     * (worked out once at compile time, so a lookup of an existing name is one hash probe) the
+     * deepest zone it is in and the highest delegation point between that zone's apex and it.
+     */
     static final class Node {
         final Map<Integer, List<ResourceRecord>> rrsets;
         final boolean delegation;
         final SiteHost site;
+        /** The deepest served zone containing this name, or null. */
+        final Zone zone;
+        /** The highest delegation point below {@link #zone}'s apex, at or above this name, or null. */
+        final String cut;
 
-        Node(Map<Integer, List<ResourceRecord>> rrsets, boolean delegation, SiteHost site) {
+        Node(Map<Integer, List<ResourceRecord>> rrsets, boolean delegation, SiteHost site, Zone zone, String cut) {
             this.rrsets = rrsets;
             this.delegation = delegation;
             this.site = site;
+            this.zone = zone;
+            this.cut = cut;
         }
 
         List<ResourceRecord> records(int type) {
@@ -415,12 +461,17 @@ public final class ZoneView {
         }
 
         Node withSite(SiteHost s) {
-            return new Node(rrsets, delegation, s);
+            return new Node(rrsets, delegation, s, zone, cut);
         }
     }
 
-    /** A site's candidates and, under a live state, who is eligible, per address family. */
+    /**
+     * A site's candidates and, under a live state, who is eligible, per address family. When the
+     * ranking cannot depend on the client, the answer for each hand-off position is worked out
+     * here once (for up to {@value #MAX_FIXED_POSITIONS} positions), so such answers cost an array index.
+     */
     static final class SiteHost {
+        static final int MAX_FIXED_POSITIONS = 64;
         final String site;
         final List<FrontEndSelector.Candidate> v4Candidates;
         final List<FrontEndSelector.Candidate> v6Candidates;
@@ -428,10 +479,12 @@ public final class ZoneView {
         final List<FrontEndSelector.Eligible> v6;
         final boolean v4Dependent;
         final boolean v6Dependent;
+        private final FrontEndSelector.Choice[] v4Fixed;
+        private final FrontEndSelector.Choice[] v6Fixed;
 
         SiteHost(String site, List<FrontEndSelector.Candidate> v4Candidates,
                  List<FrontEndSelector.Candidate> v6Candidates, NodeState state, Map<String, ProbeResult> probes,
-                 boolean hasRegions) {
+                 boolean hasRegions, int count, int[] weights) {
             this.site = site;
             this.v4Candidates = v4Candidates;
             this.v6Candidates = v6Candidates;
@@ -439,10 +492,24 @@ public final class ZoneView {
             this.v6 = FrontEndSelector.eligible(v6Candidates, state, probes);
             this.v4Dependent = FrontEndSelector.locationDependent(v4, hasRegions);
             this.v6Dependent = FrontEndSelector.locationDependent(v6, hasRegions);
+            this.v4Fixed = FrontEndSelector.fixedChoices(v4, count, weights, MAX_FIXED_POSITIONS);
+            this.v6Fixed = FrontEndSelector.fixedChoices(v6, count, weights, MAX_FIXED_POSITIONS);
         }
 
-        SiteHost withState(NodeState state, Map<String, ProbeResult> probes, boolean hasRegions) {
-            return new SiteHost(site, v4Candidates, v6Candidates, state, probes, hasRegions);
+        /** The choice for one query of one address family. */
+        FrontEndSelector.Choice choice(boolean ipv6, FrontEndSelector.Client client, int rotation, int count,
+                                       int[] weights) {
+            boolean dependent = ipv6 ? v6Dependent : v4Dependent;
+            FrontEndSelector.Choice[] fixed = ipv6 ? v6Fixed : v4Fixed;
+            if (fixed != null && (client == null || !(dependent || client.useProbeRtt()))) {
+                return fixed[Math.floorMod(rotation, fixed.length)];
+            }
+            return FrontEndSelector.choose(ipv6 ? v6 : v4, dependent, client, rotation, count, weights);
+        }
+
+        SiteHost withState(NodeState state, Map<String, ProbeResult> probes, boolean hasRegions, int count,
+                           int[] weights) {
+            return new SiteHost(site, v4Candidates, v6Candidates, state, probes, hasRegions, count, weights);
         }
     }
 
@@ -500,7 +567,8 @@ public final class ZoneView {
             Map<String, String> siteOfHost = new HashMap<>();
             for (Site site : config.sites()) {
                 List<FrontEndSelector.Candidate>[] c = candidatesOfSite.get(site.name());
-                SiteHost host = new SiteHost(site.name(), c[0], c[1], NodeState.NONE, Map.of(), !regions.isEmpty());
+                SiteHost host = new SiteHost(site.name(), c[0], c[1], NodeState.NONE, Map.of(), !regions.isEmpty(),
+                        answerCount, weights);
                 for (int i = 0; i < site.hostnames().size(); i++) {
                     String key = hostKey(site, i);
                     String owner = siteOfHost.putIfAbsent(key, site.name());
@@ -564,7 +632,19 @@ public final class ZoneView {
                 Map<Integer, List<ResourceRecord>> r = rrsets.getOrDefault(k, Map.of());
                 Map<Integer, List<ResourceRecord>> frozen = new HashMap<>();
                 r.forEach((t, list) -> frozen.put(t, List.copyOf(list)));
-                nodes.put(k, new Node(Map.copyOf(frozen), delegations.contains(k), sites.get(k)));
+                Zone zone = null;
+                for (String name = k; name != null && zone == null; name = DomainNames.parent(name)) {
+                    zone = zones.get(name);
+                }
+                String cut = null;
+                if (zone != null) {
+                    for (String name = k; name.length() > zone.apex().length(); name = DomainNames.parent(name)) {
+                        if (delegations.contains(name)) {
+                            cut = name;
+                        }
+                    }
+                }
+                nodes.put(k, new Node(Map.copyOf(frozen), delegations.contains(k), sites.get(k), zone, cut));
             }
             return new ZoneView(version, answerCount, weights, Collections.unmodifiableMap(new LinkedHashMap<>(zones)),
                     Collections.unmodifiableMap(nodes), regions, popRegion, dns.referral(), Map.copyOf(referrals),

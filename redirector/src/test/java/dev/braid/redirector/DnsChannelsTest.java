@@ -50,9 +50,8 @@ class DnsChannelsTest {
 
     private DnsChannels channels(int maxTcp) {
         RedirectorMetrics m = new RedirectorMetrics(metrics, () -> view.get().version(), tcpConnections::get);
-        return new DnsChannels(view, m, TimeUnit.SECONDS.toNanos(10), maxTcp,
-                new DefaultChannelGroup(ImmediateEventExecutor.INSTANCE), tcpConnections,
-                () -> dev.braid.managers.config.DnsSettings.RrlSettings.OFF);
+        return new DnsChannels(view::get, () -> null, m, TimeUnit.SECONDS.toNanos(10), maxTcp,
+                new DefaultChannelGroup(ImmediateEventExecutor.INSTANCE), tcpConnections);
     }
 
     @AfterEach

@@ -183,8 +183,13 @@ class NsdConformanceIT {
         throw new IOException("no port free for both UDP and TCP");
     }
 
-    /** Starts NSD on 127.0.0.1 with {@code files}; returns its address once it answers. */
+    /** Starts NSD on 127.0.0.1 with {@code files} and one server process; returns it once it answers. */
     static Process startNsd(Path dir, Map<String, String> files, int port) throws Exception {
+        return startNsd(dir, files, port, 1);
+    }
+
+    /** Starts NSD on 127.0.0.1 with {@code files} and {@code servers} server processes; returns it once it answers. */
+    static Process startNsd(Path dir, Map<String, String> files, int port, int servers) throws Exception {
         StringBuilder conf = new StringBuilder("""
                 server:
                   ip-address: 127.0.0.1
@@ -196,14 +201,14 @@ class NsdConformanceIT {
                   xfrdfile: "%s/xfrd.state"
                   zonelistfile: "%s/zone.list"
                   logfile: "%s/nsd.log"
-                  server-count: 1
+                  server-count: %d
                   verbosity: 1
                   minimal-responses: yes
                   refuse-any: no
                   rrl-ratelimit: 0
                 remote-control:
                   control-enable: no
-                """.formatted(port, dir, dir, dir, dir, dir));
+                """.formatted(port, dir, dir, dir, dir, dir, servers));
         for (Map.Entry<String, String> f : files.entrySet()) {
             Files.writeString(dir.resolve(f.getKey() + ".zone"), f.getValue());
             conf.append("zone:\n  name: ").append(f.getKey()).append("\n  zonefile: ").append(f.getKey())

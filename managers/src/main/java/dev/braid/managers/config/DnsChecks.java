@@ -111,6 +111,12 @@ final class DnsChecks {
         range(c, "dns.rrl.slip", rrl.slip(), 0, 10);
         range(c, "dns.rrl.ipv4PrefixLength", rrl.ipv4PrefixLength(), 8, 32);
         range(c, "dns.rrl.ipv6PrefixLength", rrl.ipv6PrefixLength(), 16, 128);
+        for (int i = 0; i < config.redirectors().size(); i++) {
+            RedirectorNode.ExternalDns x = config.redirectors().get(i).external();
+            if (x != null) {
+                range(c, "redirectors[" + i + "].external.reassertSeconds", x.reassertSeconds(), 5, 86_400);
+            }
+        }
     }
 
     private static void range(Failer c, String path, Integer value, int min, int max) {

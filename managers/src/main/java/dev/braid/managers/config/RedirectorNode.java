@@ -38,13 +38,28 @@ public record RedirectorNode(String name, String listen, String admin, Integer a
      * @param algorithm      {@code hmac-sha256} (default), {@code hmac-sha384} or {@code hmac-sha512}
      * @param secret         the key, base64; or
      * @param secretFile     a file holding the key in base64 (one of the two)
-     * @param intervalMillis how often the answers are recomputed and changes pushed (default 1000)
+     * @param intervalMillis  how often the answers are recomputed, and the first wait before a failed
+     *                        update is tried again (doubling up to 30 s); changes are pushed at once (default 1000)
+     * @param reassertSeconds how often every name is pushed again, changed or not, so the server's records
+     *                        come back if it lost or altered them (default 60)
      */
     public record ExternalDns(String server, String keyName, String algorithm, String secret, String secretFile,
-                              Integer intervalMillis) {
+                              Integer intervalMillis, Integer reassertSeconds) {
+        public static final int DEFAULT_INTERVAL_MILLIS = 1000;
+        public static final int DEFAULT_REASSERT_SECONDS = 60;
+
         public ExternalDns {
             algorithm = algorithm == null ? "hmac-sha256" : algorithm;
-            intervalMillis = intervalMillis == null ? 1000 : intervalMillis;
+            intervalMillis = intervalMillis == null ? DEFAULT_INTERVAL_MILLIS : intervalMillis;
+            reassertSeconds = reassertSeconds == null ? DEFAULT_REASSERT_SECONDS : reassertSeconds;
+        }
+
+        @Override
+        public String toString() {
+            // The key stays out of logs and error messages.
+            return "ExternalDns[server=" + server + ", keyName=" + keyName + ", algorithm=" + algorithm
+                    + ", secret=" + (secret == null ? "null" : "(hidden)") + ", secretFile=" + secretFile
+                    + ", intervalMillis=" + intervalMillis + ", reassertSeconds=" + reassertSeconds + "]";
         }
     }
 }

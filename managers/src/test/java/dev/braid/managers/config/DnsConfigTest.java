@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class DnsConfigTest {
 
@@ -137,5 +138,16 @@ class DnsConfigTest {
         assertEquals(List.of(), ConfigValidator.validate(ConfigLoader.parse(base.formatted(
                 "region: eu-west\n    publicAddress: 192.0.2.53\n"
                         + "    external: {server: '127.0.0.1:53', keyName: k1., secret: c2VjcmV0c2VjcmV0c2VjcmV0}"))));
+        assertEquals(List.of("redirectors[0].external.reassertSeconds: 2 (expected: 5..86400)"),
+                ConfigValidator.validate(ConfigLoader.parse(base.formatted(
+                        "external: {server: '127.0.0.1:53', keyName: k1, secret: c2VjcmV0c2VjcmV0c2VjcmV0, "
+                                + "reassertSeconds: 2}"))));
+        RedirectorNode.ExternalDns defaults = ConfigLoader.parse(base.formatted(
+                "external: {server: '127.0.0.1:53', keyName: k1, secret: c2VjcmV0c2VjcmV0c2VjcmV0}"))
+                .redirectors().get(0).external();
+        assertEquals(1000, defaults.intervalMillis());
+        assertEquals(60, defaults.reassertSeconds());
+        assertEquals("hmac-sha256", defaults.algorithm());
+        assertFalse(defaults.toString().contains("c2VjcmV0"), "the secret stays out of logs");
     }
 }
