@@ -13,9 +13,15 @@ import java.util.List;
  * @param sites         names of the sites assigned to it
  * @param backEnds      names of the back-ends it keeps TMP links to
  * @param cache         its shared HTTP cache (default: all defaults)
+ * @param limits        what it accepts from one client: sizes, timeouts, per-class bounds (default: all defaults)
+ * @param siblingUrl    where a client is redirected (307) when this front-end is at {@code capacity}, an
+ *                      {@code http://} or {@code https://} URL without path, or null to answer 503
+ * @param proxyProtocolFrom the load balancers in front whose connections start with a PROXY protocol v2
+ *                      header, as CIDR blocks ({@code 10.0.0.0/8}); a PROXY header from anywhere else is refused
  */
 public record FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
-                           Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache) {
+                           Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache,
+                           GatewayLimits limits, String siblingUrl, List<String> proxyProtocolFrom) {
 
     public static final int DEFAULT_CAPACITY = 10_000;
 
@@ -24,8 +30,15 @@ public record FrontEndNode(String name, String listen, String publicAddress, Str
         this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, null);
     }
 
+    public FrontEndNode(String name, String listen, String publicAddress, String admin, String region,
+                        Integer capacity, List<String> sites, List<String> backEnds, CacheSettings cache) {
+        this(name, listen, publicAddress, admin, region, capacity, sites, backEnds, cache, null, null, null);
+    }
+
     public FrontEndNode {
         cache = cache == null ? CacheSettings.DEFAULT : cache;
+        limits = limits == null ? GatewayLimits.DEFAULT : limits;
+        proxyProtocolFrom = proxyProtocolFrom == null ? List.of() : List.copyOf(proxyProtocolFrom);
         listen = listen == null ? "0.0.0.0:8080" : listen;
         admin = admin == null ? "0.0.0.0:8081" : admin;
         region = region == null ? "default" : region;
