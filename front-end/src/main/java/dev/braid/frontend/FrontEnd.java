@@ -7,13 +7,13 @@ import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
+import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.HostPort;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.AdminServer;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
-import dev.braid.runtime.StrictHttp;
 import dev.braid.tmp.LinkCore;
 import dev.braid.tmp.LinkSettings;
 import dev.braid.tmp.TmpClient;
@@ -28,7 +28,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,8 +102,7 @@ public final class FrontEnd implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         clients.add(ch);
-                        ch.pipeline().addLast(new HttpServerCodec(StrictHttp.decoderConfig()),
-                                new GatewayHandler(FrontEnd.this));
+                        ClientPipeline.init(ch, FrontEnd.this);
                     }
                 })
                 .bind(listen).syncUninterruptibly().channel();
@@ -302,6 +300,11 @@ public final class FrontEnd implements AutoCloseable {
 
     int ring(ClientClass cls) {
         return Math.min(cls.ring(), state.config().tmp().ringWeights().size() - 1);
+    }
+
+    /** The limits for new client connections and requests. */
+    GatewayLimits limits() {
+        return state.node().limits();
     }
 
     FrontEndMetrics metrics() {

@@ -5,6 +5,7 @@ import dev.braid.frontend.cache.CacheResult;
 import dev.braid.frontend.cache.CachedResponses;
 import dev.braid.frontend.cache.HttpCache;
 import dev.braid.managers.config.ClientClass;
+import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.Site;
 import dev.braid.runtime.HttpForwarding;
 import dev.braid.runtime.StrictHttp;
@@ -44,6 +45,8 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection at the front-end. Requests are handled one at a time in arrival order
@@ -64,7 +67,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
     private final FrontEnd frontEnd;
+    private final GatewayLimits limits;
     private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
+    /** The idle or header timer while no exchange is under way, else null. */
+    private ScheduledFuture<?> timer;
+    /** Whether the timer running is the header timer: a byte of the next request head has arrived. */
+    private boolean headStarted;
     private ChannelHandlerContext ctx;
     private Pending current;
     /** Set after a request we could not parse: everything after it is discarded and the connection closes. */
@@ -72,15 +80,78 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Guards {@link #process()} against re-entry, so a run of pipelined cache hits does not deepen the stack. */
     private boolean processing;
 
-    GatewayHandler(FrontEnd frontEnd) {
+    GatewayHandler(FrontEnd frontEnd, GatewayLimits limits) {
         this.frontEnd = frontEnd;
+        this.limits = limits;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
+        awaitRequest();
         ctx.read();
         ctx.fireChannelActive();
+    }
+
+    /**
+     * The handler that goes before the HTTP codec: it sees the raw bytes, so the header timer can
+     * start at the first byte of a request head, before the codec has parsed anything.
+     */
+    ChannelInboundHandlerAdapter byteWatch() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                if (msg instanceof ByteBuf b && b.isReadable()) {
+                    bytesArrived();
+                }
+                c.fireChannelRead(msg);
+            }
+        };
+    }
+
+    /** Between requests: the connection may sit idle for the idle timeout, then closes without a word. */
+    private void awaitRequest() {
+        cancelTimer();
+        if (closing || current != null || !inbound.isEmpty()) {
+            return;
+        }
+        headStarted = false;
+        int idle = limits.idleTimeoutMillis();
+        timer = ctx.executor().schedule(() -> {
+            if (timer != null && !headStarted && current == null && !closing) {
+                log.debug("client {}: idle for {} ms, closing", ctx.channel().remoteAddress(), idle);
+                closing = true;
+                releaseInbound();
+                ctx.close();
+            }
+        }, idle, TimeUnit.MILLISECONDS);
+    }
+
+    /** The first byte of a request head turns the idle timer into the header timer, which is not restarted by more bytes. */
+    private void bytesArrived() {
+        if (timer == null || headStarted || current != null || closing) {
+            return;
+        }
+        cancelTimer();
+        headStarted = true;
+        int limit = limits.headerTimeoutMillis();
+        timer = ctx.executor().schedule(() -> {
+            if (timer != null && current == null && !closing) {
+                timer = null;
+                reject(408, "the request head did not arrive within " + limit + " ms", true);
+            }
+        }, limit, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
     }
 
     @Override
@@ -149,6 +220,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private void startExchange(HttpRequest request) {
         if (request.decoderResult().isFailure()) {
+            cancelTimer();
             Throwable cause = request.decoderResult().cause();
             int status = cause instanceof TooLongHttpLineException ? 414
                     : cause instanceof TooLongHttpHeaderException ? 431
@@ -157,12 +229,23 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             reject(status, "malformed request: " + cause.getMessage(), true);
             return;
         }
+        cancelTimer();
         long start = System.nanoTime();
+        if (request.headers().size() > limits.maxHeaderCount()) {
+            ReferenceCountUtil.release(request);
+            reject(431, "more than " + limits.maxHeaderCount() + " header fields", true);
+            return;
+        }
         RequestChecks.Rejection rejection = RequestChecks.check(request);
         if (rejection != null) {
             ReferenceCountUtil.release(request);
             // The body's framing may be what is wrong: nothing after this request can be trusted.
             reject(rejection.status(), rejection.reason(), true);
+            return;
+        }
+        if (HttpUtil.getContentLength(request, 0L) > limits.maxBodyBytes()) {
+            ReferenceCountUtil.release(request);
+            reject(413, "request body larger than " + limits.maxBodyBytes() + " bytes", true);
             return;
         }
         String host = request.headers().get(HttpHeaderNames.HOST);
@@ -268,6 +351,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             f.addListener(ChannelFutureListener.CLOSE);
         } else {
             process();
+            awaitRequest();
             readIfReady();
         }
     }
@@ -294,11 +378,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         process();
+        awaitRequest();
         readIfReady();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
         closing = true;
         releaseInbound();
         if (current != null) {
@@ -346,6 +432,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final java.util.Queue<Arrival> arrived = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
         private int status;
+        private long bodyBytes;
 
         Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos, CacheResult cacheResult,
                  CacheFill tee) {
@@ -411,6 +498,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             boolean last = content instanceof LastHttpContent;
+            bodyBytes += content.content().readableBytes();
+            if (bodyBytes > limits.maxBodyBytes() && !finished) {
+                content.release();
+                bodyTooLarge();
+                return;
+            }
             if (finished) {
                 content.release();
             } else {
@@ -422,6 +515,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 if (!finished) {
                     stream.end();
                 }
+            }
+        }
+
+        /** The body passed the limit while streaming: the back-end's copy is cut, the client told if nothing was sent yet. */
+        private void bodyTooLarge() {
+            String reason = "request body larger than " + limits.maxBodyBytes() + " bytes";
+            finished = true;
+            stream.reset(ResetCode.CANCELLED, reason);
+            codec.finishAndReleaseAll();
+            if (tee != null) {
+                tee.abandon(reason);
+            }
+            frontEnd.metrics().rejected(413);
+            closing = true;
+            releaseInbound();
+            if (responseStarted) {
+                ctx.close();
+            } else {
+                writeError(413, reason, true, false);
             }
         }
 
