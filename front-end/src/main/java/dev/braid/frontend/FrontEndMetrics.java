@@ -9,6 +9,7 @@ final class FrontEndMetrics {
     private final Metrics.Counter rejected;
     private final Metrics.Histogram duration;
     private final Metrics.Counter bytesOut;
+    private final Metrics.Counter bytesIn;
 
     FrontEndMetrics(Metrics metrics) {
         requests = metrics.counter("braid_frontend_requests_total",
@@ -19,6 +20,8 @@ final class FrontEndMetrics {
                 "Time from request head to the end of the response, by client class", Metrics.LATENCY_SECONDS, "class");
         bytesOut = metrics.counter("braid_frontend_response_body_bytes_total",
                 "Response bytes sent to clients, by client class", "class");
+        bytesIn = metrics.counter("braid_frontend_request_body_bytes_total",
+                "Request body bytes received from clients and forwarded, by client class", "class");
     }
 
     void answered(String clientClass, String cache, int status, long nanos) {
@@ -28,6 +31,12 @@ final class FrontEndMetrics {
 
     void rejected(int status) {
         rejected.inc(Integer.toString(status));
+    }
+
+    void bodyIn(String clientClass, long n) {
+        if (n > 0) {
+            bytesIn.add(n, clientClass);
+        }
     }
 
     void bytes(String clientClass, long n) {

@@ -66,6 +66,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
+    /** The status the access log gives an exchange the client abandoned before its response ended. */
+    static final int CLIENT_CLOSED = 499;
+
     private final FrontEnd frontEnd;
     private final GatewayLimits limits;
     private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
@@ -73,6 +76,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timer;
     /** Whether the timer running is the header timer: a byte of the next request head has arrived. */
     private boolean headStarted;
+    /** The request being answered, for its ID and access log line; null before the first. */
+    private AccessLog.Request info;
     private ChannelHandlerContext ctx;
     private Pending current;
     /** Set after a request we could not parse: everything after it is discarded and the connection closes. */
@@ -142,6 +147,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         timer = ctx.executor().schedule(() -> {
             if (timer != null && current == null && !closing) {
                 timer = null;
+                info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
                 reject(408, "the request head did not arrive within " + limit + " ms", true);
             }
         }, limit, TimeUnit.MILLISECONDS);
@@ -218,7 +224,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private InetSocketAddress clientAddress() {
+        return (InetSocketAddress) ctx.channel().remoteAddress();
+    }
+
     private void startExchange(HttpRequest request) {
+        long start = System.nanoTime();
+        String requestId = AccessLog.newRequestId();
+        info = AccessLog.Request.of(requestId, clientAddress(), request, start);
         if (request.decoderResult().isFailure()) {
             cancelTimer();
             Throwable cause = request.decoderResult().cause();
@@ -230,12 +243,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         cancelTimer();
-        long start = System.nanoTime();
         if (request.headers().size() > limits.maxHeaderCount()) {
             ReferenceCountUtil.release(request);
             reject(431, "more than " + limits.maxHeaderCount() + " header fields", true);
             return;
         }
+        AccessLog.assignId(request, requestId);
         RequestChecks.Rejection rejection = RequestChecks.check(request);
         if (rejection != null) {
             ReferenceCountUtil.release(request);
@@ -256,8 +269,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     : "this front-end serves no site for host " + host, !hasNoBody(request));
             return;
         }
-        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
-        ClientClass cls = frontEnd.classifier().classify(client.getAddress(), request);
+        ClientClass cls = frontEnd.classifier().classify(clientAddress().getAddress(), request);
         HttpCache.Lookup lookup = frontEnd.cache().lookup(site.name(), site.cache(), request);
         if (lookup.kind() == HttpCache.Lookup.Kind.BYPASS) {
             forward(request, cls, site, start, CacheResult.BYPASS, null, false);
@@ -286,7 +298,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (requestDone) {
                 answerError(request, cls, start, result, 502, reason);
             } else {
-                reject(502, reason, !hasNoBody(request));
+                reject(502, reason, !hasNoBody(request), cls.name());
             }
             return;
         }
@@ -304,12 +316,17 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     /** Answers a request the front-end refuses itself. */
     private void reject(int status, String reason, boolean close) {
+        reject(status, reason, close, null);
+    }
+
+    private void reject(int status, String reason, boolean close, String cls) {
         frontEnd.metrics().rejected(status);
         if (close) {
             closing = true;
             releaseInbound();
         }
-        writeError(status, reason, close, false);
+        int bytes = writeError(status, reason, close, false);
+        AccessLog.write(info, status, bytes, cls, null, null, -1);
     }
 
     /**
@@ -326,14 +343,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
         }
-        writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
+        int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
+        AccessLog.write(info, status, bytes, cls.name(), result.xCache(), null, -1);
     }
 
-    private void writeError(int status, String reason, boolean close, boolean head) {
-        writeError(status, reason, close, head, null);
+    private int writeError(int status, String reason, boolean close, boolean head) {
+        return writeError(status, reason, close, head, null);
     }
 
-    private void writeError(int status, String reason, boolean close, boolean head, String xCache) {
+    /** Writes an error of the front-end's own; returns the body bytes sent. */
+    private int writeError(int status, String reason, boolean close, boolean head, String xCache) {
         byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
@@ -342,6 +361,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         res.headers().set("X-Braid-Error", reason.replaceAll("[\\r\\n]", " "));
         if (xCache != null) {
             res.headers().set("X-Cache", xCache);
+        }
+        if (info != null) {
+            res.headers().set(AccessLog.REQUEST_ID, info.id());
         }
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -354,6 +376,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             awaitRequest();
             readIfReady();
         }
+        return head ? 0 : body.length;
     }
 
     /** The state of the exchange under way, as {@link #process()} sees it. */
@@ -395,7 +418,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        log.debug("client {} rid={}: {}", ctx.channel().remoteAddress(), info == null ? "-" : info.id(),
+                cause.toString());
         ctx.close();
     }
 
@@ -433,6 +457,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
         private int status;
         private long bodyBytes;
+        private long bytesSent;
+        private final AccessLog.Request info = GatewayHandler.this.info;
 
         Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos, CacheResult cacheResult,
                  CacheFill tee) {
@@ -456,7 +482,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                         Unpooled.EMPTY_BUFFER));
             }
-            InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+            InetSocketAddress client = clientAddress();
             String clientIp = client.getAddress().getHostAddress();
             forward.headers().add("X-Forwarded-For", clientIp);
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
@@ -499,6 +525,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             boolean last = content instanceof LastHttpContent;
             bodyBytes += content.content().readableBytes();
+            frontEnd.metrics().bodyIn(cls.name(), content.content().readableBytes());
             if (bodyBytes > limits.maxBodyBytes() && !finished) {
                 content.release();
                 bodyTooLarge();
@@ -531,9 +558,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
             if (responseStarted) {
+                AccessLog.write(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
                 ctx.close();
             } else {
-                writeError(413, reason, true, false);
+                int bytes = writeError(413, reason, true, false);
+                AccessLog.write(info, 413, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
             }
         }
 
@@ -609,6 +638,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                         lastWrite = ctx.write(content);
                     } else if (msg instanceof HttpContent content) {
                         frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
+                        bytesSent += content.content().readableBytes();
                         boolean last = content instanceof LastHttpContent;
                         complete |= last;
                         if (tee != null) {
@@ -634,6 +664,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 codec.finishAndReleaseAll();
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
+                AccessLog.write(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
                 exchangeDone(clientKeepAlive && requestDone);
             } else if (fin && !finished) {
                 failUpstream(502, "the back-end ended the response early");
@@ -650,6 +681,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
             out.headers().remove(CachedResponses.SURROGATE_KEY);
             out.headers().set("X-Cache", cacheResult.xCache());
+            out.headers().set(AccessLog.REQUEST_ID, info.id());
             if (!clientKeepAlive || !requestDone) {
                 out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
@@ -682,6 +714,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
             frontEnd.cache().count(cacheResult);
             if (responseStarted) {
+                log.debug("rid={}: response cut: {}", info.id(), reason);
+                AccessLog.write(info, this.status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                        stream.id());
                 closing = true;
                 releaseInbound();
                 ctx.close();
@@ -693,13 +728,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 closing = true;
                 releaseInbound();
             }
-            writeError(status, reason, close, HttpMethod.HEAD.equals(method));
+            int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(method));
+            AccessLog.write(info, status, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
         }
 
         @Override
         public void clientGone() {
             if (!finished) {
                 finished = true;
+                AccessLog.write(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                        stream.id());
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
                 codec.finishAndReleaseAll();
                 if (tee != null) {
@@ -729,6 +767,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private boolean responseDone;
         private boolean gone;
         private boolean retried;
+        private final AccessLog.Request info = GatewayHandler.this.info;
 
         CacheAnswer(HttpRequest request, ClientClass cls, Site site, long startNanos, HttpCache.Lookup lookup) {
             this.request = request;
@@ -834,6 +873,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (d != null) {
                 head.headers().set("X-Cache-Detail", d);
             }
+            head.headers().set(AccessLog.REQUEST_ID, info.id());
             if (!clientKeepAlive) {
                 head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
@@ -842,6 +882,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     System.nanoTime() - startNanos);
             frontEnd.metrics().bytes(cls.name(), bytes);
             frontEnd.cache().count(result);
+            AccessLog.write(info, head.status().code(), HttpMethod.HEAD.equals(request.method()) ? 0 : bytes, cls.name(),
+                    result.xCache(), null, -1);
             ctx.write(head);
             ChannelFuture f = ctx.writeAndFlush(r.body() == null ? LastHttpContent.EMPTY_LAST_CONTENT
                     : new DefaultLastHttpContent(r.body()));
@@ -890,6 +932,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void clientGone() {
+            if (!responseDone && !gone) {
+                AccessLog.write(info, CLIENT_CLOSED, 0, cls.name(), null, null, -1);
+            }
             gone = true;
         }
     }

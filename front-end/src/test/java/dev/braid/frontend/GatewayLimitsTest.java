@@ -74,6 +74,7 @@ class GatewayLimitsTest {
         // Past the limits: no back-end is up, so the gateway answers 502 and keeps the connection.
         String response = received(ch);
         assertEquals("HTTP/1.1 502 Bad Gateway", statusLine(response), response);
+        assertTrue(response.matches("(?si).*\r\nx-request-id: [0-9a-f]{32}\r\n.*"), response);
         assertTrue(ch.isOpen());
         ch.close();
         assertFalse(ch.finish());
