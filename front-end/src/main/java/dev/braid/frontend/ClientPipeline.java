@@ -16,12 +16,23 @@ final class ClientPipeline {
     private ClientPipeline() {
     }
 
-    static void init(Channel ch, FrontEnd frontEnd) {
+    /**
+     * @param overloaded whether the front-end was at its connection capacity when {@code ch} arrived:
+     *                   then the connection only gets a 503 or a redirect ({@link Overloaded})
+     */
+    static void init(Channel ch, FrontEnd frontEnd, boolean overloaded) {
         GatewayLimits limits = frontEnd.limits();
+        HttpServerCodec codec = new HttpServerCodec(StrictHttp.decoderConfig(limits.maxRequestLineBytes(),
+                limits.maxHeaderBytes(), StrictHttp.MAX_CHUNK));
+        if (overloaded) {
+            frontEnd.metrics().overloaded();
+            ch.pipeline().addLast(CODEC, codec);
+            ch.pipeline().addLast("overloaded", new Overloaded(frontEnd.siblingUrl(), limits.headerTimeoutMillis()));
+            return;
+        }
         GatewayHandler gateway = new GatewayHandler(frontEnd, limits);
         ch.pipeline().addLast("bytes", gateway.byteWatch());
-        ch.pipeline().addLast(CODEC, new HttpServerCodec(StrictHttp.decoderConfig(limits.maxRequestLineBytes(),
-                limits.maxHeaderBytes(), StrictHttp.MAX_CHUNK)));
+        ch.pipeline().addLast(CODEC, codec);
         ch.pipeline().addLast("gateway", gateway);
     }
 }

@@ -76,6 +76,7 @@ public final class FrontEnd implements AutoCloseable {
     private volatile State state;
     private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final ClassAdmission admission = new ClassAdmission();
     private final Channel server;
 
     private FrontEnd(Options options) {
@@ -101,12 +102,15 @@ public final class FrontEnd implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        boolean overloaded = clients.size() >= state.node().capacity();
                         clients.add(ch);
-                        ClientPipeline.init(ch, FrontEnd.this);
+                        ClientPipeline.init(ch, FrontEnd.this, overloaded);
                     }
                 })
                 .bind(listen).syncUninterruptibly().channel();
         options.metrics().gauge("braid_frontend_client_connections", "Client connections open", clients::size);
+        options.metrics().gauges("braid_frontend_requests_in_flight", "Requests in flight, by client class",
+                () -> inFlightByClass(), "class");
         options.metrics().gauge("braid_frontend_links_up", "TMP links to back-ends currently up",
                 () -> links.values().stream().filter(c -> c.link() != null).count());
         options.metrics().counters("braid_link_sent_bytes_total",
@@ -212,6 +216,12 @@ public final class FrontEnd implements AutoCloseable {
         return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
     }
 
+    private Map<java.util.List<String>, Double> inFlightByClass() {
+        Map<java.util.List<String>, Double> samples = new HashMap<>();
+        admission.all().forEach((cls, n) -> samples.put(java.util.List.of(cls), (double) n.get()));
+        return samples;
+    }
+
     private Map<java.util.List<String>, Double> sentByRing() {
         Map<java.util.List<String>, Double> samples = new HashMap<>();
         for (TmpClient c : links.values()) {
@@ -305,6 +315,31 @@ public final class FrontEnd implements AutoCloseable {
     /** The limits for new client connections and requests. */
     GatewayLimits limits() {
         return state.node().limits();
+    }
+
+    /** Where clients go when this front-end is full, or null. */
+    String siblingUrl() {
+        return state.node().siblingUrl();
+    }
+
+    /**
+     * Takes a place for one request of {@code cls} under its class bound ({@link ClassAdmission});
+     * false when the class is at it and the request is to be shed.
+     */
+    boolean admit(ClientClass cls) {
+        State s = state;
+        int bound = ClassAdmission.bound(s.node().limits().maxClassRequests(), cls.ring(),
+                s.config().tmp().ringWeights().size());
+        return admission.tryAcquire(cls.name(), bound);
+    }
+
+    /** Gives back the place {@link #admit} took. */
+    void release(ClientClass cls) {
+        admission.release(cls.name());
+    }
+
+    ClassAdmission admission() {
+        return admission;
     }
 
     FrontEndMetrics metrics() {

@@ -10,6 +10,8 @@ final class FrontEndMetrics {
     private final Metrics.Histogram duration;
     private final Metrics.Counter bytesOut;
     private final Metrics.Counter bytesIn;
+    private final Metrics.Counter shed;
+    private final Metrics.Counter overloaded;
 
     FrontEndMetrics(Metrics metrics) {
         requests = metrics.counter("braid_frontend_requests_total",
@@ -22,6 +24,18 @@ final class FrontEndMetrics {
                 "Response bytes sent to clients, by client class", "class");
         bytesIn = metrics.counter("braid_frontend_request_body_bytes_total",
                 "Request body bytes received from clients and forwarded, by client class", "class");
+        shed = metrics.counter("braid_frontend_shed_requests_total",
+                "Requests refused with 503 because their client class was at its bound, by class", "class");
+        overloaded = metrics.counter("braid_frontend_overloaded_connections_total",
+                "Connections refused (503 or redirect) because the front-end was at its capacity");
+    }
+
+    void shed(String clientClass) {
+        shed.inc(clientClass);
+    }
+
+    void overloaded() {
+        overloaded.inc();
     }
 
     void answered(String clientClass, String cache, int status, long nanos) {

@@ -224,6 +224,26 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The place the request under way holds under its class bound, or null. */
+    private ClientClass admitted;
+
+    /**
+     * Writes the access log line of request {@code r}. Its class place is given back separately,
+     * wherever the next pipelined request could start ({@link #writeError}, {@link #exchangeDone})
+     * or the connection ends, so a place is always released before the next one is taken.
+     */
+    private static void finish(AccessLog.Request r, int status, long bytes, String cls, String cache, String backEnd,
+                               long stream) {
+        AccessLog.write(r, status, bytes, cls, cache, backEnd, stream);
+    }
+
+    private void releaseAdmission() {
+        if (admitted != null) {
+            frontEnd.release(admitted);
+            admitted = null;
+        }
+    }
+
     private InetSocketAddress clientAddress() {
         return (InetSocketAddress) ctx.channel().remoteAddress();
     }
@@ -270,6 +290,23 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ClientClass cls = frontEnd.classifier().classify(clientAddress().getAddress(), request);
+        if (!frontEnd.admit(cls)) {
+            frontEnd.metrics().shed(cls.name());
+            boolean close = !hasNoBody(request) || !HttpUtil.isKeepAlive(request);
+            boolean head = HttpMethod.HEAD.equals(request.method());
+            ReferenceCountUtil.release(request);
+            frontEnd.metrics().rejected(503);
+            if (close) {
+                closing = true;
+                releaseInbound();
+            }
+            AccessLog.Request r = info;
+            int bytes = writeError(503, "client class " + cls.name() + " is at its bound of requests in flight", close,
+                    head, null, Overloaded.RETRY_AFTER_SECONDS);
+            finish(r, 503, bytes, cls.name(), null, null, -1);
+            return;
+        }
+        admitted = cls;
         HttpCache.Lookup lookup = frontEnd.cache().lookup(site.name(), site.cache(), request);
         if (lookup.kind() == HttpCache.Lookup.Kind.BYPASS) {
             forward(request, cls, site, start, CacheResult.BYPASS, null, false);
@@ -325,8 +362,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
         }
+        AccessLog.Request r = info;
         int bytes = writeError(status, reason, close, false);
-        AccessLog.write(info, status, bytes, cls, null, null, -1);
+        finish(r, status, bytes, cls, null, null, -1);
     }
 
     /**
@@ -343,16 +381,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
         }
+        AccessLog.Request r = info;
         int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
-        AccessLog.write(info, status, bytes, cls.name(), result.xCache(), null, -1);
+        finish(r, status, bytes, cls.name(), result.xCache(), null, -1);
     }
 
     private int writeError(int status, String reason, boolean close, boolean head) {
-        return writeError(status, reason, close, head, null);
+        return writeError(status, reason, close, head, null, 0);
     }
 
-    /** Writes an error of the front-end's own; returns the body bytes sent. */
     private int writeError(int status, String reason, boolean close, boolean head, String xCache) {
+        return writeError(status, reason, close, head, xCache, 0);
+    }
+
+    /**
+     * Writes an error of the front-end's own; returns the body bytes sent.
+     *
+     * @param retryAfter seconds for Retry-After, or 0 for none
+     */
+    private int writeError(int status, String reason, boolean close, boolean head, String xCache, int retryAfter) {
         byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
@@ -365,10 +412,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (info != null) {
             res.headers().set(AccessLog.REQUEST_ID, info.id());
         }
+        if (retryAfter > 0) {
+            res.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfter);
+        }
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         ChannelFuture f = ctx.writeAndFlush(res);
+        releaseAdmission();
         if (close) {
             f.addListener(ChannelFutureListener.CLOSE);
         } else {
@@ -394,6 +445,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private void exchangeDone(boolean keepAlive) {
         current = null;
+        releaseAdmission();
         if (!keepAlive) {
             closing = true;
             releaseInbound();
@@ -413,6 +465,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (current != null) {
             current.clientGone();
         }
+        releaseAdmission();
         ctx.fireChannelInactive();
     }
 
@@ -558,11 +611,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
             if (responseStarted) {
-                AccessLog.write(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
+                finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
                 ctx.close();
             } else {
                 int bytes = writeError(413, reason, true, false);
-                AccessLog.write(info, 413, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
+                finish(info, 413, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
             }
         }
 
@@ -664,7 +717,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 codec.finishAndReleaseAll();
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
-                AccessLog.write(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
+                finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
                 exchangeDone(clientKeepAlive && requestDone);
             } else if (fin && !finished) {
                 failUpstream(502, "the back-end ended the response early");
@@ -715,7 +768,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             frontEnd.cache().count(cacheResult);
             if (responseStarted) {
                 log.debug("rid={}: response cut: {}", info.id(), reason);
-                AccessLog.write(info, this.status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                finish(info, this.status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
                         stream.id());
                 closing = true;
                 releaseInbound();
@@ -729,14 +782,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 releaseInbound();
             }
             int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(method));
-            AccessLog.write(info, status, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
+            finish(info, status, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
         }
 
         @Override
         public void clientGone() {
             if (!finished) {
                 finished = true;
-                AccessLog.write(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                finish(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
                         stream.id());
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
                 codec.finishAndReleaseAll();
@@ -882,7 +935,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     System.nanoTime() - startNanos);
             frontEnd.metrics().bytes(cls.name(), bytes);
             frontEnd.cache().count(result);
-            AccessLog.write(info, head.status().code(), HttpMethod.HEAD.equals(request.method()) ? 0 : bytes, cls.name(),
+            finish(info, head.status().code(), HttpMethod.HEAD.equals(request.method()) ? 0 : bytes, cls.name(),
                     result.xCache(), null, -1);
             ctx.write(head);
             ChannelFuture f = ctx.writeAndFlush(r.body() == null ? LastHttpContent.EMPTY_LAST_CONTENT
@@ -933,7 +986,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void clientGone() {
             if (!responseDone && !gone) {
-                AccessLog.write(info, CLIENT_CLOSED, 0, cls.name(), null, null, -1);
+                finish(info, CLIENT_CLOSED, 0, cls.name(), null, null, -1);
             }
             gone = true;
         }

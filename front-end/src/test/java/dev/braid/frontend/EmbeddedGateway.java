@@ -30,11 +30,15 @@ final class EmbeddedGateway implements AutoCloseable {
     final FrontEnd frontEnd;
 
     EmbeddedGateway(GatewayLimits limits) {
+        this(limits, null);
+    }
+
+    EmbeddedGateway(GatewayLimits limits, String siblingUrl) {
         BraidConfig config = new BraidConfig(
                 List.of(new Site("shop", List.of("www.shop.example"), null,
                         List.of(new Origin("o1", "http://127.0.0.1:9", null, null, null)))),
                 List.of(new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", null, null, null, List.of("shop"),
-                        List.of(), null, limits, null, null)),
+                        List.of(), null, limits, siblingUrl, null)),
                 List.of(),
                 List.of(new ClientClass("gold", 0, 8, List.of(new ClassRule(null, null, "/checkout", null, null, null))),
                         new ClientClass("standard", 2, 1, List.of())),
@@ -45,6 +49,11 @@ final class EmbeddedGateway implements AutoCloseable {
 
     /** A new client connection from 192.0.2.7, active. */
     EmbeddedChannel connect() {
+        return connect(false);
+    }
+
+    /** A new client connection from 192.0.2.7, active, arriving while the front-end is full or not. */
+    EmbeddedChannel connect(boolean overloaded) {
         EmbeddedChannel ch = new EmbeddedChannel(false, true) {
             @Override
             protected SocketAddress remoteAddress0() {
@@ -56,7 +65,7 @@ final class EmbeddedGateway implements AutoCloseable {
                 return isActive() ? new InetSocketAddress("127.0.0.1", 8080) : null;
             }
         };
-        ClientPipeline.init(ch, frontEnd);
+        ClientPipeline.init(ch, frontEnd, overloaded);
         try {
             ch.register();
         } catch (Exception e) {
