@@ -77,6 +77,7 @@ public final class FrontEnd implements AutoCloseable {
     private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ClassAdmission admission = new ClassAdmission();
+    private volatile boolean draining;
     private final Channel server;
 
     private FrontEnd(Options options) {
@@ -354,9 +355,36 @@ public final class FrontEnd implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
+    /** Whether the front-end is shutting down: responses close their connections and idle ones are closed. */
+    boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Shuts down gracefully (on SIGTERM): stops accepting connections, closes idle ones, lets the
+     * exchanges in flight finish with {@code Connection: close} for up to {@code limits.drainTimeoutMillis},
+     * then closes whatever is left, the links and the cache.
+     */
     @Override
     public void close() {
         server.close().awaitUninterruptibly();
+        draining = true;
+        for (Channel ch : clients) {
+            ch.pipeline().fireUserEventTriggered(GatewayHandler.DRAIN);
+        }
+        long deadline = System.nanoTime() + state.node().limits().drainTimeoutMillis() * 1_000_000L;
+        while (!clients.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!clients.isEmpty()) {
+            log.warn("front-end {}: {} client connections still busy after the drain deadline, closing them", name,
+                    clients.size());
+        }
         clients.close().awaitUninterruptibly();
         links.values().forEach(TmpClient::close);
         links.clear();

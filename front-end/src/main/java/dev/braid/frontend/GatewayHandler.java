@@ -66,6 +66,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
+    /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */
+    static final Object DRAIN = new Object();
+
     /** The status the access log gives an exchange the client abandoned before its response ended. */
     static final int CLIENT_CLOSED = 499;
 
@@ -400,12 +403,18 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * @param retryAfter seconds for Retry-After, or 0 for none
      */
     private int writeError(int status, String reason, boolean close, boolean head, String xCache, int retryAfter) {
+        if (!close && frontEnd.draining()) {
+            close = true;
+            closing = true;
+            releaseInbound();
+        }
         byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        res.headers().set("X-Braid-Error", reason.replaceAll("[\\r\\n]", " "));
+        // The reason may quote what the client sent: no control character may reach a header.
+        res.headers().set("X-Braid-Error", reason.replaceAll("[\\p{Cntrl}\\x{80}-\\x{10FFFF}]", "?"));
         if (xCache != null) {
             res.headers().set("X-Cache", xCache);
         }
@@ -446,7 +455,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private void exchangeDone(boolean keepAlive) {
         current = null;
         releaseAdmission();
-        if (!keepAlive) {
+        if (!keepAlive || frontEnd.draining()) {
             closing = true;
             releaseInbound();
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -470,7 +479,28 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == DRAIN) {
+            // An idle connection closes now; a busy one after its exchange, whose response says Connection: close.
+            if (current == null && inbound.isEmpty() && !closing) {
+                cancelTimer();
+                closing = true;
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof io.netty.handler.codec.DecoderException && current == null && !closing) {
+            // The decoder gave up on a request head without producing a message (e.g. a NUL in a field name).
+            cancelTimer();
+            info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
+            reject(400, "malformed request: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage(), true);
+            return;
+        }
         log.debug("client {} rid={}: {}", ctx.channel().remoteAddress(), info == null ? "-" : info.id(),
                 cause.toString());
         ctx.close();
@@ -735,7 +765,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             out.headers().remove(CachedResponses.SURROGATE_KEY);
             out.headers().set("X-Cache", cacheResult.xCache());
             out.headers().set(AccessLog.REQUEST_ID, info.id());
-            if (!clientKeepAlive || !requestDone) {
+            if (!clientKeepAlive || !requestDone || frontEnd.draining()) {
                 out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isTransferEncodingChunked(out)) {
@@ -927,7 +957,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 head.headers().set("X-Cache-Detail", d);
             }
             head.headers().set(AccessLog.REQUEST_ID, info.id());
-            if (!clientKeepAlive) {
+            if (!clientKeepAlive || frontEnd.draining()) {
                 head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             int bytes = r.body() == null ? 0 : r.body().readableBytes();
