@@ -5,9 +5,12 @@ import dev.braid.runtime.StrictHttp;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpServerCodec;
 
+import java.net.InetSocketAddress;
+
 /**
- * Builds the pipeline of one client connection: the strict HTTP/1.1 codec with this front-end's
- * limits, a watch on the raw bytes for the header timeout, and the {@link GatewayHandler}.
+ * Builds the pipeline of one client connection: the PROXY protocol handling ({@link ProxyProtocol}),
+ * a watch on the raw bytes for the header timeout, the strict HTTP/1.1 codec with this front-end's
+ * limits, and the {@link GatewayHandler}.
  */
 final class ClientPipeline {
 
@@ -31,6 +34,12 @@ final class ClientPipeline {
             return;
         }
         GatewayHandler gateway = new GatewayHandler(frontEnd, limits);
+        InetSocketAddress peer = (InetSocketAddress) ch.remoteAddress();
+        if (peer != null && Cidr.anyContains(frontEnd.proxyProtocolFrom(), peer.getAddress())) {
+            ProxyProtocol.trusted(ch.pipeline());
+        } else {
+            ProxyProtocol.untrusted(ch.pipeline());
+        }
         ch.pipeline().addLast("bytes", gateway.byteWatch());
         ch.pipeline().addLast(CODEC, codec);
         ch.pipeline().addLast("gateway", gateway);

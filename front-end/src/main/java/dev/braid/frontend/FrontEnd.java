@@ -66,7 +66,7 @@ public final class FrontEnd implements AutoCloseable {
     }
 
     private record State(BraidConfig config, FrontEndNode node, ClientClassifier classifier,
-                         Map<String, Integer> ringOfClass) {
+                         Map<String, Integer> ringOfClass, java.util.List<Cidr> proxyProtocolFrom) {
     }
 
     private final String name;
@@ -132,7 +132,8 @@ public final class FrontEnd implements AutoCloseable {
         for (ClientClass c : config.clientClasses()) {
             rings.put(c.name(), c.ring());
         }
-        return new State(config, node, new ClientClassifier(config.clientClasses()), Map.copyOf(rings));
+        return new State(config, node, new ClientClassifier(config.clientClasses()), Map.copyOf(rings),
+                Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
     private static LinkSettings linkSettings(BraidConfig config) {
@@ -316,6 +317,11 @@ public final class FrontEnd implements AutoCloseable {
     /** The limits for new client connections and requests. */
     GatewayLimits limits() {
         return state.node().limits();
+    }
+
+    /** The load balancers whose connections start with a PROXY protocol v2 header. */
+    java.util.List<Cidr> proxyProtocolFrom() {
+        return state.proxyProtocolFrom();
     }
 
     /** Where clients go when this front-end is full, or null. */

@@ -131,7 +131,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         int idle = limits.idleTimeoutMillis();
         timer = ctx.executor().schedule(() -> {
             if (timer != null && !headStarted && current == null && !closing) {
-                log.debug("client {}: idle for {} ms, closing", ctx.channel().remoteAddress(), idle);
+                log.debug("client {}: idle for {} ms, closing", clientAddress(), idle);
                 closing = true;
                 releaseInbound();
                 ctx.close();
@@ -247,8 +247,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The client: the connection's peer, or the address a trusted load balancer's PROXY header named. */
     private InetSocketAddress clientAddress() {
-        return (InetSocketAddress) ctx.channel().remoteAddress();
+        return ProxyProtocol.clientAddress(ctx.channel());
     }
 
     private void startExchange(HttpRequest request) {
@@ -501,7 +502,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             reject(400, "malformed request: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage(), true);
             return;
         }
-        log.debug("client {} rid={}: {}", ctx.channel().remoteAddress(), info == null ? "-" : info.id(),
+        log.debug("client {} rid={}: {}", clientAddress(), info == null ? "-" : info.id(),
                 cause.toString());
         ctx.close();
     }

@@ -34,11 +34,15 @@ final class EmbeddedGateway implements AutoCloseable {
     }
 
     EmbeddedGateway(GatewayLimits limits, String siblingUrl) {
+        this(limits, siblingUrl, null);
+    }
+
+    EmbeddedGateway(GatewayLimits limits, String siblingUrl, List<String> proxyProtocolFrom) {
         BraidConfig config = new BraidConfig(
                 List.of(new Site("shop", List.of("www.shop.example"), null,
                         List.of(new Origin("o1", "http://127.0.0.1:9", null, null, null)))),
                 List.of(new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", null, null, null, List.of("shop"),
-                        List.of(), null, limits, siblingUrl, null)),
+                        List.of(), null, limits, siblingUrl, proxyProtocolFrom)),
                 List.of(),
                 List.of(new ClientClass("gold", 0, 8, List.of(new ClassRule(null, null, "/checkout", null, null, null))),
                         new ClientClass("standard", 2, 1, List.of())),
@@ -54,15 +58,20 @@ final class EmbeddedGateway implements AutoCloseable {
 
     /** A new client connection from 192.0.2.7, active, arriving while the front-end is full or not. */
     EmbeddedChannel connect(boolean overloaded) {
+        return connect(overloaded, new InetSocketAddress("192.0.2.7", 40000));
+    }
+
+    /** A new client connection from {@code peer}, active. */
+    EmbeddedChannel connect(boolean overloaded, InetSocketAddress peer) {
         EmbeddedChannel ch = new EmbeddedChannel(false, true) {
             @Override
             protected SocketAddress remoteAddress0() {
-                return isActive() ? new InetSocketAddress("192.0.2.7", 40000) : null;
+                return peer;
             }
 
             @Override
             protected SocketAddress localAddress0() {
-                return isActive() ? new InetSocketAddress("127.0.0.1", 8080) : null;
+                return new InetSocketAddress("127.0.0.1", 8080);
             }
         };
         ClientPipeline.init(ch, frontEnd, overloaded);
@@ -72,6 +81,17 @@ final class EmbeddedGateway implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         return ch;
+    }
+
+    /** A PROXY protocol v2 header (PROXY command, TCP over IPv4) naming {@code source}. */
+    static void sendProxyV2(EmbeddedChannel ch, String source, int sourcePort) throws java.net.UnknownHostException {
+        ByteBuf b = ByteBufAllocator.DEFAULT.directBuffer();
+        b.writeBytes(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+        b.writeByte(0x21).writeByte(0x11).writeShort(12);
+        b.writeBytes(java.net.InetAddress.getByName(source).getAddress());
+        b.writeBytes(new byte[] {(byte) 198, 51, 100, 1});
+        b.writeShort(sourcePort).writeShort(443);
+        ch.writeInbound(b);
     }
 
     /** Writes {@code text} as one pooled buffer, as a socket read would deliver it. */

@@ -55,6 +55,8 @@ class GatewayMannersIT {
     /** Requests the origin read completely: "METHOD path X-Request-Id". */
     private final Queue<String> seen = new ConcurrentLinkedQueue<>();
     private FrontEnd fe;
+    private EventLoops loops;
+    private BraidConfig withPort;
 
     @BeforeEach
     void start() throws IOException {
@@ -68,6 +70,10 @@ class GatewayMannersIT {
                 return;
             }
             String xa = ex.getRequestHeaders().getFirst("X-A");
+            if (ex.getRequestURI().getPath().equals("/who")) {
+                xa = String.join(", ", ex.getRequestHeaders().get("X-Forwarded-For")) + " "
+                        + String.join(", ", ex.getRequestHeaders().get("Forwarded"));
+            }
             seen.add(ex.getRequestMethod() + " " + ex.getRequestURI() + " " + ex.getRequestHeaders().getFirst("X-Request-Id")
                     + (xa == null ? "" : " [" + xa + "]"));
             if (ex.getRequestURI().getPath().equals("/slow")) {
@@ -85,7 +91,7 @@ class GatewayMannersIT {
         });
         origin.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
         origin.start();
-        EventLoops loops = EventLoops.create("manners", Transport.NIO, 2);
+        loops = EventLoops.create("manners", Transport.NIO, 2);
         resources.add(loops);
         List<Site> sites = List.of(new Site("shop", List.of("www.shop.example"), null,
                 List.of(new Origin("o1", "http://127.0.0.1:" + origin.getAddress().getPort(), null, null, null))));
@@ -100,7 +106,7 @@ class GatewayMannersIT {
         BackEnd be = BackEnd.start(new BackEnd.Options("be-1", new InetSocketAddress("127.0.0.1", 0), loops,
                 new Metrics(), config));
         resources.add(be);
-        BraidConfig withPort = new BraidConfig(sites, config.frontEnds(),
+        withPort = new BraidConfig(sites, config.frontEnds(),
                 List.of(new BackEndNode("be-1", "127.0.0.1:" + be.localAddress().getPort(), null, List.of("shop"))),
                 classes, null, null, null);
         fe = FrontEnd.start(new FrontEnd.Options("fe-1", new InetSocketAddress("127.0.0.1", 0), loops,
@@ -286,6 +292,37 @@ class GatewayMannersIT {
      */
     private static String expectedStatus(String name) {
         return "400";
+    }
+
+    @Test
+    void proxyProtocolFromATrustedBalancerNamesTheClientUpstream() throws Exception {
+        FrontEndNode node = withPort.frontEnds().get(0);
+        BraidConfig behindBalancer = new BraidConfig(withPort.sites(), List.of(new FrontEndNode(node.name(),
+                node.listen(), node.publicAddress(), null, null, null, node.sites(), node.backEnds(), null, node.limits(),
+                null, List.of("127.0.0.0/8"))), withPort.backEnds(), withPort.clientClasses(), null, null, null);
+        FrontEnd proxied = FrontEnd.start(new FrontEnd.Options("fe-1", new InetSocketAddress("127.0.0.1", 0), loops,
+                new Metrics(), behindBalancer));
+        resources.add(proxied);
+        assertTrue(proxied.awaitLinks(Duration.ofSeconds(5)));
+        try (Socket s = new Socket("127.0.0.1", proxied.localAddress().getPort())) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            out.write(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0, 12,
+                    (byte) 203, 0, 113, 9, 127, 0, 0, 1, (byte) 0xA0, 0x28, 0x01, (byte) 0xBB});
+            out.write("GET /who HTTP/1.1\r\nHost: www.shop.example\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.startsWith("HTTP/1.1 200 "), response);
+        }
+        String who = List.copyOf(seen).get(0);
+        assertTrue(who.endsWith("[6.6.6.6, 203.0.113.9 for=203.0.113.9;proto=http]"), who);
+        // Without the header, a connection from the balancer is refused.
+        try (Socket s = new Socket("127.0.0.1", proxied.localAddress().getPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET /who HTTP/1.1\r\nHost: www.shop.example\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(0, s.getInputStream().readAllBytes().length);
+        }
+        assertEquals(1, seen.size());
     }
 
     /**
