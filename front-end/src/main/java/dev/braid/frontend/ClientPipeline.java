@@ -20,6 +20,9 @@ final class ClientPipeline {
     }
 
     /**
+     * Adds the client handlers after whatever {@code ch}'s pipeline already holds (such as TLS); the
+     * PROXY protocol handlers go first of all, since a balancer's header precedes every other byte.
+     *
      * @param overloaded whether the front-end was at its connection capacity when {@code ch} arrived:
      *                   then the connection only gets a 503 or a redirect ({@link Overloaded})
      */
@@ -27,6 +30,12 @@ final class ClientPipeline {
         GatewayLimits limits = frontEnd.limits();
         HttpServerCodec codec = new HttpServerCodec(StrictHttp.decoderConfig(limits.maxRequestLineBytes(),
                 limits.maxHeaderBytes(), StrictHttp.MAX_CHUNK));
+        InetSocketAddress peer = (InetSocketAddress) ch.remoteAddress();
+        if (peer != null && Cidr.anyContains(frontEnd.proxyProtocolFrom(), peer.getAddress())) {
+            ProxyProtocol.trusted(ch.pipeline());
+        } else {
+            ProxyProtocol.untrusted(ch.pipeline());
+        }
         if (overloaded) {
             frontEnd.metrics().overloaded();
             ch.pipeline().addLast(CODEC, codec);
@@ -34,12 +43,6 @@ final class ClientPipeline {
             return;
         }
         GatewayHandler gateway = new GatewayHandler(frontEnd, limits);
-        InetSocketAddress peer = (InetSocketAddress) ch.remoteAddress();
-        if (peer != null && Cidr.anyContains(frontEnd.proxyProtocolFrom(), peer.getAddress())) {
-            ProxyProtocol.trusted(ch.pipeline());
-        } else {
-            ProxyProtocol.untrusted(ch.pipeline());
-        }
         ch.pipeline().addLast("bytes", gateway.byteWatch());
         ch.pipeline().addLast(CODEC, codec);
         ch.pipeline().addLast("gateway", gateway);

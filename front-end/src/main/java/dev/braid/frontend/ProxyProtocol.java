@@ -42,10 +42,9 @@ final class ProxyProtocol {
         return proxied != null ? proxied : (InetSocketAddress) ch.remoteAddress();
     }
 
-    /** Handlers for a connection from a trusted load balancer: the v2 header is required. */
+    /** Handlers for a connection from a trusted load balancer, first in its pipeline: the v2 header is required. */
     static void trusted(io.netty.channel.ChannelPipeline pipeline) {
-        pipeline.addLast("proxy-decoder", new HAProxyMessageDecoder());
-        pipeline.addLast("proxy", new ChannelInboundHandlerAdapter() {
+        pipeline.addFirst("proxy", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 if (!(msg instanceof HAProxyMessage m)) {
@@ -72,11 +71,12 @@ final class ProxyProtocol {
                 refuse(ctx, "no valid PROXY protocol v2 header: " + cause.getMessage());
             }
         });
+        pipeline.addFirst("proxy-decoder", new HAProxyMessageDecoder());
     }
 
-    /** The guard on every other connection: a PROXY header at its start closes it. */
+    /** The guard, first in the pipeline of every other connection: a PROXY header at its start closes it. */
     static void untrusted(io.netty.channel.ChannelPipeline pipeline) {
-        pipeline.addLast("proxy-guard", new ChannelInboundHandlerAdapter() {
+        pipeline.addFirst("proxy-guard", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 if (msg instanceof ByteBuf b && HAProxyMessageDecoder.detectProtocol(b).state()

@@ -83,6 +83,22 @@ class ProxyProtocolTest {
     }
 
     @Test
+    void overloadedBalancerConnectionStillReadsItsHeader() throws Exception {
+        try (EmbeddedGateway full = new EmbeddedGateway(GatewayLimits.DEFAULT, "http://fe-2.example",
+                List.of("10.0.0.0/8"))) {
+            EmbeddedChannel ch = full.connect(true, BALANCER);
+            sendProxyV2(ch, "203.0.113.9", 41000);
+            send(ch, GET);
+            ch.runPendingTasks();
+            String response = received(ch);
+            // The request behind the header is read as such, so it can be redirected.
+            assertTrue(response.startsWith("HTTP/1.1 307 "), response);
+            assertFalse(ch.isOpen());
+            assertFalse(ch.finish());
+        }
+    }
+
+    @Test
     void cidrMatching() {
         Cidr net = Cidr.parse("x", "10.0.0.0/8");
         assertTrue(net.contains(addr("10.255.0.1")));
