@@ -8,13 +8,13 @@ import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
+import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.HostPort;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.AdminServer;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
-import dev.braid.runtime.StrictHttp;
 import dev.braid.tmp.LinkCore;
 import dev.braid.tmp.LinkSettings;
 import dev.braid.tmp.TmpClient;
@@ -29,7 +29,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +68,7 @@ public final class FrontEnd implements AutoCloseable {
     }
 
     private record State(BraidConfig config, FrontEndNode node, ClientClassifier classifier,
-                         Map<String, Integer> ringOfClass) {
+                         Map<String, Integer> ringOfClass, java.util.List<Cidr> proxyProtocolFrom) {
     }
 
     private final String name;
@@ -79,6 +78,8 @@ public final class FrontEnd implements AutoCloseable {
     private volatile State state;
     private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final ClassAdmission admission = new ClassAdmission();
+    private volatile boolean draining;
     private final Channel server;
     /** The HTTPS listener, or null when the front-end has no {@code https} settings. */
     private final ClientTls https;
@@ -106,13 +107,15 @@ public final class FrontEnd implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        boolean overloaded = clients.size() >= state.node().capacity();
                         clients.add(ch);
-                        ch.pipeline().addLast(new HttpServerCodec(StrictHttp.decoderConfig()),
-                                new GatewayHandler(FrontEnd.this));
+                        ClientPipeline.init(ch, FrontEnd.this, overloaded);
                     }
                 })
                 .bind(listen).syncUninterruptibly().channel();
         options.metrics().gauge("braid_frontend_client_connections", "Client connections open", clients::size);
+        options.metrics().gauges("braid_frontend_requests_in_flight", "Requests in flight, by client class",
+                () -> inFlightByClass(), "class");
         options.metrics().gauge("braid_frontend_links_up", "TMP links to back-ends currently up",
                 () -> links.values().stream().filter(c -> c.link() != null).count());
         options.metrics().counters("braid_link_sent_bytes_total",
@@ -120,7 +123,7 @@ public final class FrontEnd implements AutoCloseable {
         log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
         try {
             this.https = state.node().https() == null ? null : ClientTls.start(loops, options.config(), name,
-                    () -> new GatewayHandler(this), clients, options.metrics());
+                    () -> new GatewayHandler(this, state.node().limits()), clients, options.metrics());
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -140,7 +143,8 @@ public final class FrontEnd implements AutoCloseable {
         for (ClientClass c : config.clientClasses()) {
             rings.put(c.name(), c.ring());
         }
-        return new State(config, node, new ClientClassifier(config.clientClasses()), Map.copyOf(rings));
+        return new State(config, node, new ClientClassifier(config.clientClasses()), Map.copyOf(rings),
+                Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
     private static LinkSettings linkSettings(BraidConfig config) {
@@ -227,6 +231,12 @@ public final class FrontEnd implements AutoCloseable {
 
     private static boolean looksLikeIp(String h) {
         return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
+    }
+
+    private Map<java.util.List<String>, Double> inFlightByClass() {
+        Map<java.util.List<String>, Double> samples = new HashMap<>();
+        admission.all().forEach((cls, n) -> samples.put(java.util.List.of(cls), (double) n.get()));
+        return samples;
     }
 
     private Map<java.util.List<String>, Double> sentByRing() {
@@ -319,6 +329,41 @@ public final class FrontEnd implements AutoCloseable {
         return Math.min(cls.ring(), state.config().tmp().ringWeights().size() - 1);
     }
 
+    /** The limits for new client connections and requests. */
+    GatewayLimits limits() {
+        return state.node().limits();
+    }
+
+    /** The load balancers whose connections start with a PROXY protocol v2 header. */
+    java.util.List<Cidr> proxyProtocolFrom() {
+        return state.proxyProtocolFrom();
+    }
+
+    /** Where clients go when this front-end is full, or null. */
+    String siblingUrl() {
+        return state.node().siblingUrl();
+    }
+
+    /**
+     * Takes a place for one request of {@code cls} under its class bound ({@link ClassAdmission});
+     * false when the class is at it and the request is to be shed.
+     */
+    boolean admit(ClientClass cls) {
+        State s = state;
+        int bound = ClassAdmission.bound(s.node().limits().maxClassRequests(), cls.ring(),
+                s.config().tmp().ringWeights().size());
+        return admission.tryAcquire(cls.name(), bound);
+    }
+
+    /** Gives back the place {@link #admit} took. */
+    void release(ClientClass cls) {
+        admission.release(cls.name());
+    }
+
+    ClassAdmission admission() {
+        return admission;
+    }
+
     FrontEndMetrics metrics() {
         return metrics;
     }
@@ -336,9 +381,36 @@ public final class FrontEnd implements AutoCloseable {
         return https;
     }
 
+    /** Whether the front-end is shutting down: responses close their connections and idle ones are closed. */
+    boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Shuts down gracefully (on SIGTERM): stops accepting connections, closes idle ones, lets the
+     * exchanges in flight finish with {@code Connection: close} for up to {@code limits.drainTimeoutMillis},
+     * then closes whatever is left, the links and the cache.
+     */
     @Override
     public void close() {
         server.close().awaitUninterruptibly();
+        draining = true;
+        for (Channel ch : clients) {
+            ch.pipeline().fireUserEventTriggered(GatewayHandler.DRAIN);
+        }
+        long deadline = System.nanoTime() + state.node().limits().drainTimeoutMillis() * 1_000_000L;
+        while (!clients.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!clients.isEmpty()) {
+            log.warn("front-end {}: {} client connections still busy after the drain deadline, closing them", name,
+                    clients.size());
+        }
         if (https != null) {
             https.close();
         }

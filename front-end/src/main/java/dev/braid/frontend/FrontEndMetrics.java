@@ -9,6 +9,9 @@ final class FrontEndMetrics {
     private final Metrics.Counter rejected;
     private final Metrics.Histogram duration;
     private final Metrics.Counter bytesOut;
+    private final Metrics.Counter bytesIn;
+    private final Metrics.Counter shed;
+    private final Metrics.Counter overloaded;
 
     FrontEndMetrics(Metrics metrics) {
         requests = metrics.counter("braid_frontend_requests_total",
@@ -19,6 +22,20 @@ final class FrontEndMetrics {
                 "Time from request head to the end of the response, by client class", Metrics.LATENCY_SECONDS, "class");
         bytesOut = metrics.counter("braid_frontend_response_body_bytes_total",
                 "Response bytes sent to clients, by client class", "class");
+        bytesIn = metrics.counter("braid_frontend_request_body_bytes_total",
+                "Request body bytes received from clients and forwarded, by client class", "class");
+        shed = metrics.counter("braid_frontend_shed_requests_total",
+                "Requests refused with 503 because their client class was at its bound, by class", "class");
+        overloaded = metrics.counter("braid_frontend_overloaded_connections_total",
+                "Connections refused (503 or redirect) because the front-end was at its capacity");
+    }
+
+    void shed(String clientClass) {
+        shed.inc(clientClass);
+    }
+
+    void overloaded() {
+        overloaded.inc();
     }
 
     void answered(String clientClass, String cache, int status, long nanos) {
@@ -28,6 +45,12 @@ final class FrontEndMetrics {
 
     void rejected(int status) {
         rejected.inc(Integer.toString(status));
+    }
+
+    void bodyIn(String clientClass, long n) {
+        if (n > 0) {
+            bytesIn.add(n, clientClass);
+        }
     }
 
     void bytes(String clientClass, long n) {

@@ -5,6 +5,7 @@ import dev.braid.frontend.cache.CacheResult;
 import dev.braid.frontend.cache.CachedResponses;
 import dev.braid.frontend.cache.HttpCache;
 import dev.braid.managers.config.ClientClass;
+import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.Site;
 import dev.braid.runtime.HttpForwarding;
 import dev.braid.runtime.StrictHttp;
@@ -44,6 +45,8 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection at the front-end. Requests are handled one at a time in arrival order
@@ -63,8 +66,21 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
+    /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */
+    static final Object DRAIN = new Object();
+
+    /** The status the access log gives an exchange the client abandoned before its response ended. */
+    static final int CLIENT_CLOSED = 499;
+
     private final FrontEnd frontEnd;
+    private final GatewayLimits limits;
     private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
+    /** The idle or header timer while no exchange is under way, else null. */
+    private ScheduledFuture<?> timer;
+    /** Whether the timer running is the header timer: a byte of the next request head has arrived. */
+    private boolean headStarted;
+    /** The request being answered, for its ID and access log line; null before the first. */
+    private AccessLog.Request info;
     private ChannelHandlerContext ctx;
     private Pending current;
     /** Set after a request we could not parse: everything after it is discarded and the connection closes. */
@@ -72,15 +88,79 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Guards {@link #process()} against re-entry, so a run of pipelined cache hits does not deepen the stack. */
     private boolean processing;
 
-    GatewayHandler(FrontEnd frontEnd) {
+    GatewayHandler(FrontEnd frontEnd, GatewayLimits limits) {
         this.frontEnd = frontEnd;
+        this.limits = limits;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
+        awaitRequest();
         ctx.read();
         ctx.fireChannelActive();
+    }
+
+    /**
+     * The handler that goes before the HTTP codec: it sees the raw bytes, so the header timer can
+     * start at the first byte of a request head, before the codec has parsed anything.
+     */
+    ChannelInboundHandlerAdapter byteWatch() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                if (msg instanceof ByteBuf b && b.isReadable()) {
+                    bytesArrived();
+                }
+                c.fireChannelRead(msg);
+            }
+        };
+    }
+
+    /** Between requests: the connection may sit idle for the idle timeout, then closes without a word. */
+    private void awaitRequest() {
+        cancelTimer();
+        if (closing || current != null || !inbound.isEmpty()) {
+            return;
+        }
+        headStarted = false;
+        int idle = limits.idleTimeoutMillis();
+        timer = ctx.executor().schedule(() -> {
+            if (timer != null && !headStarted && current == null && !closing) {
+                log.debug("client {}: idle for {} ms, closing", clientAddress(), idle);
+                closing = true;
+                releaseInbound();
+                ctx.close();
+            }
+        }, idle, TimeUnit.MILLISECONDS);
+    }
+
+    /** The first byte of a request head turns the idle timer into the header timer, which is not restarted by more bytes. */
+    private void bytesArrived() {
+        if (timer == null || headStarted || current != null || closing) {
+            return;
+        }
+        cancelTimer();
+        headStarted = true;
+        int limit = limits.headerTimeoutMillis();
+        timer = ctx.executor().schedule(() -> {
+            if (timer != null && current == null && !closing) {
+                timer = null;
+                info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
+                reject(408, "the request head did not arrive within " + limit + " ms", true);
+            }
+        }, limit, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
     }
 
     @Override
@@ -147,8 +227,37 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The place the request under way holds under its class bound, or null. */
+    private ClientClass admitted;
+
+    /**
+     * Writes the access log line of request {@code r}. Its class place is given back separately,
+     * wherever the next pipelined request could start ({@link #writeError}, {@link #exchangeDone})
+     * or the connection ends, so a place is always released before the next one is taken.
+     */
+    private static void finish(AccessLog.Request r, int status, long bytes, String cls, String cache, String backEnd,
+                               long stream) {
+        AccessLog.write(r, status, bytes, cls, cache, backEnd, stream);
+    }
+
+    private void releaseAdmission() {
+        if (admitted != null) {
+            frontEnd.release(admitted);
+            admitted = null;
+        }
+    }
+
+    /** The client: the connection's peer, or the address a trusted load balancer's PROXY header named. */
+    private InetSocketAddress clientAddress() {
+        return ProxyProtocol.clientAddress(ctx.channel());
+    }
+
     private void startExchange(HttpRequest request) {
+        long start = System.nanoTime();
+        String requestId = AccessLog.newRequestId();
+        info = AccessLog.Request.of(requestId, clientAddress(), request, start);
         if (request.decoderResult().isFailure()) {
+            cancelTimer();
             Throwable cause = request.decoderResult().cause();
             int status = cause instanceof TooLongHttpLineException ? 414
                     : cause instanceof TooLongHttpHeaderException ? 431
@@ -157,12 +266,23 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             reject(status, "malformed request: " + cause.getMessage(), true);
             return;
         }
-        long start = System.nanoTime();
+        cancelTimer();
+        if (request.headers().size() > limits.maxHeaderCount()) {
+            ReferenceCountUtil.release(request);
+            reject(431, "more than " + limits.maxHeaderCount() + " header fields", true);
+            return;
+        }
+        AccessLog.assignId(request, requestId);
         RequestChecks.Rejection rejection = RequestChecks.check(request);
         if (rejection != null) {
             ReferenceCountUtil.release(request);
             // The body's framing may be what is wrong: nothing after this request can be trusted.
             reject(rejection.status(), rejection.reason(), true);
+            return;
+        }
+        if (HttpUtil.getContentLength(request, 0L) > limits.maxBodyBytes()) {
+            ReferenceCountUtil.release(request);
+            reject(413, "request body larger than " + limits.maxBodyBytes() + " bytes", true);
             return;
         }
         String host = request.headers().get(HttpHeaderNames.HOST);
@@ -173,8 +293,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     : "this front-end serves no site for host " + host, !hasNoBody(request));
             return;
         }
-        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
-        ClientClass cls = frontEnd.classifier().classify(client.getAddress(), request);
+        ClientClass cls = frontEnd.classifier().classify(clientAddress().getAddress(), request);
+        if (!frontEnd.admit(cls)) {
+            frontEnd.metrics().shed(cls.name());
+            boolean close = !hasNoBody(request) || !HttpUtil.isKeepAlive(request);
+            boolean head = HttpMethod.HEAD.equals(request.method());
+            ReferenceCountUtil.release(request);
+            frontEnd.metrics().rejected(503);
+            if (close) {
+                closing = true;
+                releaseInbound();
+            }
+            AccessLog.Request r = info;
+            int bytes = writeError(503, "client class " + cls.name() + " is at its bound of requests in flight", close,
+                    head, null, Overloaded.RETRY_AFTER_SECONDS);
+            finish(r, 503, bytes, cls.name(), null, null, -1);
+            return;
+        }
+        admitted = cls;
         HttpCache.Lookup lookup = frontEnd.cache().lookup(site.name(), site.cache(), request);
         if (lookup.kind() == HttpCache.Lookup.Kind.BYPASS) {
             forward(request, cls, site, start, CacheResult.BYPASS, null, false);
@@ -203,7 +339,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (requestDone) {
                 answerError(request, cls, start, result, 502, reason);
             } else {
-                reject(502, reason, !hasNoBody(request));
+                reject(502, reason, !hasNoBody(request), cls.name());
             }
             return;
         }
@@ -221,12 +357,18 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     /** Answers a request the front-end refuses itself. */
     private void reject(int status, String reason, boolean close) {
+        reject(status, reason, close, null);
+    }
+
+    private void reject(int status, String reason, boolean close, String cls) {
         frontEnd.metrics().rejected(status);
         if (close) {
             closing = true;
             releaseInbound();
         }
-        writeError(status, reason, close, false);
+        AccessLog.Request r = info;
+        int bytes = writeError(status, reason, close, false);
+        finish(r, status, bytes, cls, null, null, -1);
     }
 
     /**
@@ -243,33 +385,59 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             closing = true;
             releaseInbound();
         }
-        writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
+        AccessLog.Request r = info;
+        int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
+        finish(r, status, bytes, cls.name(), result.xCache(), null, -1);
     }
 
-    private void writeError(int status, String reason, boolean close, boolean head) {
-        writeError(status, reason, close, head, null);
+    private int writeError(int status, String reason, boolean close, boolean head) {
+        return writeError(status, reason, close, head, null, 0);
     }
 
-    private void writeError(int status, String reason, boolean close, boolean head, String xCache) {
+    private int writeError(int status, String reason, boolean close, boolean head, String xCache) {
+        return writeError(status, reason, close, head, xCache, 0);
+    }
+
+    /**
+     * Writes an error of the front-end's own; returns the body bytes sent.
+     *
+     * @param retryAfter seconds for Retry-After, or 0 for none
+     */
+    private int writeError(int status, String reason, boolean close, boolean head, String xCache, int retryAfter) {
+        if (!close && frontEnd.draining()) {
+            close = true;
+            closing = true;
+            releaseInbound();
+        }
         byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        res.headers().set("X-Braid-Error", reason.replaceAll("[\\r\\n]", " "));
+        // The reason may quote what the client sent: no control character may reach a header.
+        res.headers().set("X-Braid-Error", reason.replaceAll("[\\p{Cntrl}\\x{80}-\\x{10FFFF}]", "?"));
         if (xCache != null) {
             res.headers().set("X-Cache", xCache);
+        }
+        if (info != null) {
+            res.headers().set(AccessLog.REQUEST_ID, info.id());
+        }
+        if (retryAfter > 0) {
+            res.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfter);
         }
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         ChannelFuture f = ctx.writeAndFlush(res);
+        releaseAdmission();
         if (close) {
             f.addListener(ChannelFutureListener.CLOSE);
         } else {
             process();
+            awaitRequest();
             readIfReady();
         }
+        return head ? 0 : body.length;
     }
 
     /** The state of the exchange under way, as {@link #process()} sees it. */
@@ -287,29 +455,55 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private void exchangeDone(boolean keepAlive) {
         current = null;
-        if (!keepAlive) {
+        releaseAdmission();
+        if (!keepAlive || frontEnd.draining()) {
             closing = true;
             releaseInbound();
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
         }
         process();
+        awaitRequest();
         readIfReady();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
         closing = true;
         releaseInbound();
         if (current != null) {
             current.clientGone();
         }
+        releaseAdmission();
         ctx.fireChannelInactive();
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == DRAIN) {
+            // An idle connection closes now; a busy one after its exchange, whose response says Connection: close.
+            if (current == null && inbound.isEmpty() && !closing) {
+                cancelTimer();
+                closing = true;
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("client {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        if (cause instanceof io.netty.handler.codec.DecoderException && current == null && !closing) {
+            // The decoder gave up on a request head without producing a message (e.g. a NUL in a field name).
+            cancelTimer();
+            info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
+            reject(400, "malformed request: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage(), true);
+            return;
+        }
+        log.debug("client {} rid={}: {}", clientAddress(), info == null ? "-" : info.id(),
+                cause.toString());
         ctx.close();
     }
 
@@ -346,6 +540,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final java.util.Queue<Arrival> arrived = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
         private int status;
+        private long bodyBytes;
+        private long bytesSent;
+        private final AccessLog.Request info = GatewayHandler.this.info;
 
         Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos, CacheResult cacheResult,
                  CacheFill tee) {
@@ -369,7 +566,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                         Unpooled.EMPTY_BUFFER));
             }
-            InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+            InetSocketAddress client = clientAddress();
             String clientIp = client.getAddress().getHostAddress();
             forward.headers().add("X-Forwarded-For", clientIp);
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
@@ -411,6 +608,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             boolean last = content instanceof LastHttpContent;
+            bodyBytes += content.content().readableBytes();
+            frontEnd.metrics().bodyIn(cls.name(), content.content().readableBytes());
+            if (bodyBytes > limits.maxBodyBytes() && !finished) {
+                content.release();
+                bodyTooLarge();
+                return;
+            }
             if (finished) {
                 content.release();
             } else {
@@ -422,6 +626,27 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 if (!finished) {
                     stream.end();
                 }
+            }
+        }
+
+        /** The body passed the limit while streaming: the back-end's copy is cut, the client told if nothing was sent yet. */
+        private void bodyTooLarge() {
+            String reason = "request body larger than " + limits.maxBodyBytes() + " bytes";
+            finished = true;
+            stream.reset(ResetCode.CANCELLED, reason);
+            codec.finishAndReleaseAll();
+            if (tee != null) {
+                tee.abandon(reason);
+            }
+            frontEnd.metrics().rejected(413);
+            closing = true;
+            releaseInbound();
+            if (responseStarted) {
+                finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
+                ctx.close();
+            } else {
+                int bytes = writeError(413, reason, true, false);
+                finish(info, 413, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
             }
         }
 
@@ -497,6 +722,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                         lastWrite = ctx.write(content);
                     } else if (msg instanceof HttpContent content) {
                         frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
+                        bytesSent += content.content().readableBytes();
                         boolean last = content instanceof LastHttpContent;
                         complete |= last;
                         if (tee != null) {
@@ -522,6 +748,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 codec.finishAndReleaseAll();
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
+                finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
                 exchangeDone(clientKeepAlive && requestDone);
             } else if (fin && !finished) {
                 failUpstream(502, "the back-end ended the response early");
@@ -538,7 +765,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
             out.headers().remove(CachedResponses.SURROGATE_KEY);
             out.headers().set("X-Cache", cacheResult.xCache());
-            if (!clientKeepAlive || !requestDone) {
+            out.headers().set(AccessLog.REQUEST_ID, info.id());
+            if (!clientKeepAlive || !requestDone || frontEnd.draining()) {
                 out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isTransferEncodingChunked(out)) {
@@ -570,6 +798,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
             frontEnd.cache().count(cacheResult);
             if (responseStarted) {
+                log.debug("rid={}: response cut: {}", info.id(), reason);
+                finish(info, this.status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                        stream.id());
                 closing = true;
                 releaseInbound();
                 ctx.close();
@@ -581,13 +812,16 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 closing = true;
                 releaseInbound();
             }
-            writeError(status, reason, close, HttpMethod.HEAD.equals(method));
+            int bytes = writeError(status, reason, close, HttpMethod.HEAD.equals(method));
+            finish(info, status, bytes, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
         }
 
         @Override
         public void clientGone() {
             if (!finished) {
                 finished = true;
+                finish(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
+                        stream.id());
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
                 codec.finishAndReleaseAll();
                 if (tee != null) {
@@ -617,6 +851,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private boolean responseDone;
         private boolean gone;
         private boolean retried;
+        private final AccessLog.Request info = GatewayHandler.this.info;
 
         CacheAnswer(HttpRequest request, ClientClass cls, Site site, long startNanos, HttpCache.Lookup lookup) {
             this.request = request;
@@ -722,7 +957,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (d != null) {
                 head.headers().set("X-Cache-Detail", d);
             }
-            if (!clientKeepAlive) {
+            head.headers().set(AccessLog.REQUEST_ID, info.id());
+            if (!clientKeepAlive || frontEnd.draining()) {
                 head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             int bytes = r.body() == null ? 0 : r.body().readableBytes();
@@ -730,6 +966,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     System.nanoTime() - startNanos);
             frontEnd.metrics().bytes(cls.name(), bytes);
             frontEnd.cache().count(result);
+            finish(info, head.status().code(), HttpMethod.HEAD.equals(request.method()) ? 0 : bytes, cls.name(),
+                    result.xCache(), null, -1);
             ctx.write(head);
             ChannelFuture f = ctx.writeAndFlush(r.body() == null ? LastHttpContent.EMPTY_LAST_CONTENT
                     : new DefaultLastHttpContent(r.body()));
@@ -778,6 +1016,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void clientGone() {
+            if (!responseDone && !gone) {
+                finish(info, CLIENT_CLOSED, 0, cls.name(), null, null, -1);
+            }
             gone = true;
         }
     }

@@ -39,6 +39,14 @@ final class RequestChecks {
             return new Rejection(400, "more than one Host header");
         }
         String uri = request.uri();
+        for (int i = 0; i < uri.length(); i++) {
+            char c = uri.charAt(i);
+            if (c <= ' ' || c >= 0x7f) {
+                // RFC 3986 allows only visible ASCII; anything else must arrive percent-encoded.
+                return new Rejection(400, "request target contains the character 0x" + Integer.toHexString(c)
+                        + " (expected: visible ASCII, others percent-encoded)");
+            }
+        }
         if (isAbsoluteForm(uri)) {
             int authorityStart = uri.indexOf("://") + 3;
             int pathStart = indexOfAny(uri, authorityStart, "/?#");

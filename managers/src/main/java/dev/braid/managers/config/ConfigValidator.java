@@ -72,6 +72,17 @@ public final class ConfigValidator {
     /** What a valid name of a site, node, class or region looks like, for error messages. */
     public static final String NAME_EXPECTED = Names.NAME_EXPECTED;
 
+    /** Smallest request line limit of a front-end, in bytes. */
+    public static final int MIN_REQUEST_LINE_BYTES = 64;
+    /** Smallest header section limit of a front-end, in bytes. */
+    public static final int MIN_HEADER_BYTES = 256;
+    /** Largest request line or header section limit of a front-end, in bytes (1 MiB). */
+    public static final int MAX_HEAD_BYTES = 1 << 20;
+    /** Most header fields a front-end may be set to accept. */
+    public static final int MAX_HEADER_COUNT = 10_000;
+    /** Largest idle keep-alive timeout of a front-end, in milliseconds (one hour). */
+    public static final int MAX_IDLE_MILLIS = 3_600_000;
+
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
 
@@ -365,6 +376,29 @@ public final class ConfigValidator {
         c.range(p + ".refreshAheadSeconds", cache.refreshAheadSeconds(), 1, MAX_REFRESH_AHEAD_SECONDS);
     }
 
+    private static void frontEndLimits(Check c, String p, GatewayLimits limits) {
+        c.range(p + ".maxRequestLineBytes", limits.maxRequestLineBytes(), MIN_REQUEST_LINE_BYTES, MAX_HEAD_BYTES);
+        c.range(p + ".maxHeaderBytes", limits.maxHeaderBytes(), MIN_HEADER_BYTES, MAX_HEAD_BYTES);
+        c.range(p + ".maxHeaderCount", limits.maxHeaderCount(), 1, MAX_HEADER_COUNT);
+        c.range(p + ".maxBodyBytes", limits.maxBodyBytes(), 0L, Long.MAX_VALUE);
+        c.range(p + ".headerTimeoutMillis", limits.headerTimeoutMillis(), 100, MAX_TIMEOUT_MILLIS);
+        c.range(p + ".idleTimeoutMillis", limits.idleTimeoutMillis(), 100, MAX_IDLE_MILLIS);
+        c.range(p + ".drainTimeoutMillis", limits.drainTimeoutMillis(), 0, MAX_TIMEOUT_MILLIS);
+        c.atLeast(p + ".maxClassRequests", limits.maxClassRequests(), 1);
+    }
+
+    private static boolean isSiblingUrl(String url) {
+        try {
+            URI u = new URI(url);
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+            return (scheme.equals("http") || scheme.equals("https")) && u.getHost() != null && u.getUserInfo() == null
+                    && (u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))
+                    && u.getRawQuery() == null && u.getRawFragment() == null;
+        } catch (URISyntaxException e) {
+            return false;
+        }
+    }
+
     /** Origin names default to their URL, so they may hold any visible characters. */
     private static void uniqueOriginNames(Check c, String p, List<Origin> origins) {
         Map<String, Integer> first = new HashMap<>();
@@ -397,6 +431,17 @@ public final class ConfigValidator {
         }
         c.atLeast(p + ".capacity", fe.capacity(), 1);
         frontEndCache(c, p + ".cache", fe.cache());
+        frontEndLimits(c, p + ".limits", fe.limits());
+        if (fe.siblingUrl() != null && !isSiblingUrl(fe.siblingUrl())) {
+            c.fail(p + ".siblingUrl", fe.siblingUrl(), "an http:// or https:// URL of another front-end, "
+                    + "with a host and no path, query or fragment, such as http://fe-2.example:8080");
+        }
+        for (int j = 0; j < fe.proxyProtocolFrom().size(); j++) {
+            String cidr = fe.proxyProtocolFrom().get(j);
+            if (cidr == null || !isCidr(cidr)) {
+                c.fail(p + ".proxyProtocolFrom[" + j + "]", cidr, "a CIDR block with no host bits set, such as 10.0.0.0/8 or 2001:db8::/32");
+            }
+        }
         c.references(p + ".sites", fe.sites(), siteNames, "the name of a site in sites");
         c.references(p + ".backEnds", fe.backEnds(), backEndNames, "the name of a back-end in backEnds");
         for (int j = 0; j < fe.sites().size(); j++) {

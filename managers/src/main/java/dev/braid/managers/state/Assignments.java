@@ -58,7 +58,8 @@ public final class Assignments {
             }
             frontEnds.add(sites.size() == fe.sites().size() && links.size() == fe.backEnds().size() ? fe
                     : new FrontEndNode(fe.name(), fe.listen(), fe.publicAddress(), fe.admin(), fe.region(),
-                    fe.capacity(), List.copyOf(sites), List.copyOf(links)));
+                    fe.capacity(), List.copyOf(sites), List.copyOf(links), fe.cache(), fe.limits(), fe.siblingUrl(),
+                    fe.proxyProtocolFrom(), fe.https()));
         }
         return config.withNodes(frontEnds, backEnds);
     }

@@ -70,7 +70,7 @@ class ConfigLoaderTest {
                     lisen: 127.0.0.1:8080
                 """);
         assertEquals(List.of("frontEnds[0].lisen: unknown field (expected one of: name, listen, publicAddress, "
-                + "admin, region, capacity, sites, backEnds, cache, https)"), errors);
+                + "admin, region, capacity, sites, backEnds, cache, limits, siblingUrl, proxyProtocolFrom, https)"), errors);
     }
 
     @Test

@@ -189,6 +189,29 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void frontEndLimitsSiblingAndProxySources() {
+        assertEquals(List.of(), errorsAfter("    publicAddress: 127.0.0.1\n", "    publicAddress: 127.0.0.1\n"
+                + "    limits: {maxHeaderCount: 50, headerTimeoutMillis: 5000}\n"
+                + "    siblingUrl: http://fe-2.example:8080\n    proxyProtocolFrom: [10.0.0.0/8, '2001:db8::/32']\n"));
+        assertEquals(List.of("frontEnds[0].limits.maxRequestLineBytes: 10 (expected: 64..1048576)",
+                        "frontEnds[0].limits.maxHeaderCount: 0 (expected: 1..10000)",
+                        "frontEnds[0].limits.maxBodyBytes: -1 (expected: 0..9223372036854775807)",
+                        "frontEnds[0].limits.headerTimeoutMillis: 0 (expected: 100..600000)",
+                        "frontEnds[0].limits.maxClassRequests: 0 (expected: >= 1)",
+                        "frontEnds[0].siblingUrl: http://fe-2.example/path (expected: an http:// or https:// URL of "
+                                + "another front-end, with a host and no path, query or fragment, such as "
+                                + "http://fe-2.example:8080)",
+                        "frontEnds[0].proxyProtocolFrom[0]: 10.0.0.0/33 (expected: a CIDR block with no host bits set, such as 10.0.0.0/8 "
+                                + "or 2001:db8::/32)",
+                        "frontEnds[0].proxyProtocolFrom[1]: lb.example (expected: a CIDR block with no host bits set, such as 10.0.0.0/8 "
+                                + "or 2001:db8::/32)"),
+                errorsAfter("    publicAddress: 127.0.0.1\n", "    publicAddress: 127.0.0.1\n"
+                        + "    limits: {maxRequestLineBytes: 10, maxHeaderCount: 0, maxBodyBytes: -1, "
+                        + "headerTimeoutMillis: 0, maxClassRequests: 0}\n"
+                        + "    siblingUrl: http://fe-2.example/path\n    proxyProtocolFrom: [10.0.0.0/33, lb.example]\n"));
+    }
+
+    @Test
     void referencesNameExistingSitesAndBackEnds() {
         assertEquals(List.of("frontEnds[0].sites[1]: blog (expected: the name of a site in sites)",
                         "frontEnds[0].backEnds[1]: be-2 (expected: the name of a back-end in backEnds)",
