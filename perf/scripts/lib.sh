@@ -40,7 +40,7 @@ wan_set() {
   bin=$(bash "$PERF_DIR/wanem/build.sh")
   mkdir -p "$STATE_DIR"
   : >"$STATE_DIR/wanem.log"
-  "$bin" --a "$NS_POP:$WAN_IF" --b "$NS_ORIGIN:$WAN_IF" "$@" 2>>"$STATE_DIR/wanem.log" &
+  "$bin" --a "$NS_POP:$WAN_IF" --b "$NS_ORIGIN:$WAN_IF" "$@" </dev/null >/dev/null 2>>"$STATE_DIR/wanem.log" &
   echo $! >"$STATE_DIR/wanem.pid"
   local i
   for i in $(seq 1 50); do
@@ -95,4 +95,14 @@ topology_possible() {
   fi
   ip netns del braid-probe
   return 0
+}
+
+# One benchmark at a time on a machine: the namespaces have fixed names. Waits up to $1 seconds
+# for another run to finish. The lock lives as long as the calling shell (fd 9).
+take_lock() {
+  [ "${BRAID_PERF_LOCKED:-}" = 1 ] && return 0
+  mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR.lock"
+  flock -w "$1" 9 || die "another benchmark run holds $STATE_DIR.lock"
+  export BRAID_PERF_LOCKED=1
 }
