@@ -96,7 +96,11 @@ iperf_client() {  # iperf_client OUTFILE args...: -R, so the origin sends and th
   local out=$1
   shift
   iperf_server
-  in_ns "$NS_CLIENT" chrt -f 20 iperf3 -c "$ORIGIN_IP" -p 5201 -R --json "$@" >"$out" || {
+  # Bounded: the test's own length (-t) plus time for its control exchange, which a lossy
+  # condition can slow with retransmission backoff.
+  local t=10 prev= a
+  for a in "$@"; do [ "$prev" = -t ] && t=$a; prev=$a; done
+  in_ns "$NS_CLIENT" timeout $((t + 45)) chrt -f 20 iperf3 -c "$ORIGIN_IP" -p 5201 -R --json "$@" >"$out" || {
     log "iperf3 $* failed: $(head -c 300 "$out")"
     return 1
   }
@@ -163,10 +167,13 @@ phase_validate() {
   val_row rtt-jitter "$c" 80 "$(cut -d, -f4 <<<"$m")" ms 5 "ping mean with jitter"
   val_row jitter-sd "$c" 4.08 "$(cut -d, -f5 <<<"$m")" ms 15 "ping RTT sd; expected 5 ms x sqrt(2/3) (sum of two uniform +-5 ms)"
 
-  # Bursty loss: 2% long-run in bursts of 4 packets. Bursts make the estimate noisier than a
-  # Bernoulli one of the same length (about 4x fewer independent events), so 15% tolerance.
+  # Bursty loss: 2% long-run in bursts of 4 packets, in the data direction only. Bursts make the
+  # estimate noisier than a Bernoulli one of the same length (about 4x fewer independent events),
+  # so 15% tolerance. The Gilbert chain advances per packet, so on a sparse flow (iperf3's control
+  # connection) one burst spans many retransmission timeouts; hence not on the request direction.
   c=rtt80-burst2x4
-  apply_condition "$c"
+  wan_set --delay 40 --rate 100 --queue 1000000 --ba-burst-loss 2:4
+  log "condition $c: bursty loss origin -> pop only"
   f="$RAW/validate-$c-udp.json"
   if iperf_client "$f" -u -b 80M -l 1400 -t "$udp_t"; then
     m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
@@ -180,7 +187,7 @@ phase_validate() {
   c=rtt80-reorder1x5
   apply_condition "$c"
   f="$RAW/validate-$c-udp.json"
-  if iperf_client "$f" -u -b 20M -l 1400 -t 5; then
+  if iperf_client "$f" -u -b 80M -l 1400 -t "$udp_t"; then
     m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
     local st rx re
     st=$(wan_stats | grep 'dir=ba')
@@ -290,7 +297,7 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
     if [ "$mode" = smoke ]; then
       pageload "$s" "$c" "$cc" 2 2 30
     else
-      pageload "$s" "$c" "$cc" 6 8 120
+      pageload "$s" "$c" "$cc" 6 8 90
       [ "$s" = nginx-cache ] || bulk "$s" "$c" "$cc"
     fi
     system_down "$s"
