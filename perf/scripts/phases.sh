@@ -43,8 +43,25 @@ apply_condition() {  # apply_condition NAME: restart the emulator with it; recor
   log "condition $1: wanem $opts"
 }
 
+# A namespace other than the first may only default to a congestion control that the machine
+# allows unprivileged sockets (net.ipv4.tcp_allowed_congestion_control, set in the initial
+# namespace). allow_cc widens that list for the run; restore_cc puts it back.
+allow_cc() {
+  local f=/proc/sys/net/ipv4/tcp_allowed_congestion_control
+  grep -qw "$1" "$f" && return 0
+  [ -f "$STATE_DIR/allowed_cc.orig" ] || cat "$f" >"$STATE_DIR/allowed_cc.orig"
+  echo "$(cat "$f") $1" >"$f"
+}
+
+restore_cc() {
+  [ -f "$STATE_DIR/allowed_cc.orig" ] || return 0
+  cat "$STATE_DIR/allowed_cc.orig" >/proc/sys/net/ipv4/tcp_allowed_congestion_control
+  rm -f "$STATE_DIR/allowed_cc.orig"
+}
+
 set_cc() {  # set_cc bbr|cubic: the default congestion control of new sockets in every namespace
   local ns
+  allow_cc "$1"
   for ns in "$NS_CLIENT" "$NS_POP" "$NS_ORIGIN"; do
     in_ns "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$1"
   done
@@ -283,7 +300,7 @@ bulk() {  # bulk SYSTEM COND CC: one 10 MiB download, at most 25 s
   [ -s "$OUT/bulk.csv" ] || echo "system,condition,cc,bytes,seconds,goodput_mbps,http_code,complete" >"$OUT/bulk.csv"
   r=$(in_ns "$NS_CLIENT" curl -s -o /dev/null -m 25 -w '%{size_download} %{time_total} %{http_code}' "$url" || true)
   read -r bytes secs code <<<"$r"
-  echo "$1,$2,$3,$bytes,$secs,$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.3f", s > 0 ? b * 8 / s / 1e6 : 0 }'),$code,$([ "$bytes" = 10485760 ] && echo 1 || echo 0)" >>"$OUT/bulk.csv"
+  echo "$1,$2,$3,$bytes,$secs,$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.3f", (s > 0 ? b * 8 / s / 1e6 : 0) }'),$code,$([ "$bytes" = 10485760 ] && echo 1 || echo 0)" >>"$OUT/bulk.csv"
   log "bulk $1 $2 $3: $bytes bytes in $secs s"
 }
 

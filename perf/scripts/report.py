@@ -89,6 +89,7 @@ def main(d):
     out = []
     w = out.append
     weaker = []
+    summary = []
 
     w(f"# Braid side-by-side benchmark, {meta.get('date', '?')}")
     w("")
@@ -238,6 +239,17 @@ def main(d):
                     w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {len(v)} | {errors.get((cc, c, s), 0)} | "
                       f"{fmt(pct(v, .5))} | {fmt(pct(v, .95))} | {fmt(pct(v, .99))} | {fmt(limit)} |")
         w("")
+        for cc in ccs:
+            for c in cs:
+                for b in BRAIDS:
+                    bv = groups.get((cc, c, b))
+                    if bv:
+                        cells = []
+                        for p in PEERS:
+                            pv = groups.get((cc, c, p))
+                            cells.append(f"{pct(bv, .5) / pct(pv, .5):.2f}" if pv else "–")
+                        summary.append(f"| {cond_text(c, conds)} | {cc.upper()} | {SYSTEM_LABEL[b]} | {fmt(pct(bv, .5))} ms | "
+                                       + " | ".join(cells) + " |")
         w("Ratios, Braid's page-load time over each peer's, same run (below 1: Braid faster):")
         w("")
         w("| congestion control | condition | Braid | peer | p50 ratio | p95 ratio | p99 ratio |")
@@ -269,6 +281,9 @@ def main(d):
 
     # ---------- bulk ----------
     bulk = read_csv(d, "bulk.csv")
+    for r in bulk:  # goodput from its parts: bytes received over the transfer's time
+        secs = float(r["seconds"] or 0)
+        r["goodput_mbps"] = f"{int(r['bytes'] or 0) * 8 / secs / 1e6:.3f}" if secs > 0 else "0"
     w("## 4. Bulk download goodput (10 MiB, one connection, at most 25 s)")
     w("")
     if bulk:
@@ -371,6 +386,16 @@ def main(d):
         w("- Nowhere in what this run measured.")
     w("")
     w("Raw data: the CSV files beside this report (pages.csv has every page load); raw/ holds tool output and logs.")
+    if summary:
+        at = out.index("## 1. WAN emulator validation")
+        head = ["## Summary", "",
+                "Median page-load time of Braid, and its ratio to each peer's median in the same run "
+                "(below 1: Braid faster; above 1: Braid slower):", "",
+                "| condition | congestion control | system | p50 | / direct | / nginx | / nginx proxy_cache |",
+                "|---|---|---|---|---|---|---|"] + summary + ["",
+                f"{len(weaker)} comparisons in which Braid trails a peer are listed under "
+                "[Where Braid is weaker](#where-braid-is-weaker).", ""]
+        out[at:at] = head
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(out) + "\n")
 

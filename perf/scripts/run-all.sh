@@ -67,6 +67,7 @@ cleanup() {
   local rc=$?
   set +e
   svc_stop_all
+  restore_cc
   ip netns list | grep -qw "^$NS_LOOP" && ip netns del "$NS_LOOP"
   bash "$PERF_DIR/scripts/topology.sh" down >/dev/null 2>&1
   [ -d "$STATE_DIR/logs" ] && cp -r "$STATE_DIR/logs" "$RAW/" 2>/dev/null
