@@ -70,7 +70,7 @@ set_cc() {  # set_cc bbr|cubic: the default congestion control of new sockets in
 write_meta() {
   {
     echo "date=$(date -u +%FT%TZ)"
-    echo "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "commit=$(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)"
     echo "kernel=$(uname -r)"
     echo "cpus=$(nproc)"
     echo "cpu_model=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
@@ -355,7 +355,7 @@ phase_cache_hits() {
     esac
     in_ns "$ns" curl -s -o /dev/null "$url" || true
     local hdr before after out
-    hdr=$(in_ns "$ns" curl -s -D - -o /dev/null "$url" | tr -d '\r' | grep -iE '^(x-cache|x-cache-status|age|x-varnish):' | tr '\n' ' ' | sed 's/,/;/g; s/ *$//')
+    hdr=$(in_ns "$ns" curl -s -D - -o /dev/null "$url" | tr -d '\r' | { grep -iE '^(x-cache|x-cache-status|age|x-varnish):' || true; } | tr '\n' ' ' | sed 's/,/;/g; s/ *$//')
     # JIT and connection warm-up, then the measured run.
     in_ns "$ns" wrk -t2 -c100 -d3s "$url" >/dev/null 2>&1 || true
     before=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')

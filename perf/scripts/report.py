@@ -80,6 +80,8 @@ def main(d):
         for line in open(os.path.join(d, "meta.txt")):
             if "=" in line:
                 k, v = line.rstrip("\n").split("=", 1)
+                if k == "duration_s" and k in meta:  # a run added to later: total time
+                    v = str(int(meta[k]) + int(v))
                 meta[k] = v
     conds = {r["condition"]: r for r in read_csv(d, "conditions.csv")}
     content = read_csv(d, "content.csv")
@@ -224,6 +226,18 @@ def main(d):
             plt.close(fig)
             w(f"![page loads, {cc}]({name})")
             w("")
+        planned = max(len(v) + errors.get(k, 0) for k, v in groups.items()) if groups else 0
+        short = sorted({k for k in set(groups) | set(errors) if len(groups.get(k, [])) + errors.get(k, 0) < planned})
+        if short:
+            w(f"**Cut short by the time limit:** " + "; ".join(
+                f"{SYSTEM_LABEL[k[2]]} under {k[0].upper()}, {cond_text(k[1], conds)}: "
+                f"{len(groups.get(k, [])) + errors.get(k, 0)} of {planned} loads" for k in short)
+              + ". Their percentiles cover only the loads that started in time, which flatters them.")
+            w("")
+            for k in short:
+                if k[2] in BRAIDS:
+                    weaker.append(f"Page loads, {cond_text(k[1], conds)}, {k[0].upper()}: {SYSTEM_LABEL[k[2]]} finished "
+                                  f"only {len(groups.get(k, []))} of {planned} page loads within the time limit.")
         w("| congestion control | condition | system | pages ok | failed | p50 ms | p95 ms | p99 ms | limit ms |")
         w("|---|---|---|---|---|---|---|---|---|")
         for cc in ccs:

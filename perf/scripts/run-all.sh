@@ -19,6 +19,8 @@
 #   --conditions  comma list of page-load/bulk conditions, e.g. rtt80-loss0,rtt20-loss0.1
 #                 (default: rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1; all at 100 Mbit/s)
 #   --cc          congestion controls for the page loads and bulk downloads (default: bbr,cubic)
+#   --phases      comma list of validate,tcp,pages,cache (default: all); with --out naming an
+#                 earlier run's directory, adds to it (e.g. to redo one phase)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PERF_DIR/scripts/systems.sh"
@@ -28,14 +30,16 @@ MODE=full
 OUT=
 CONDITIONS=rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1
 CCS=bbr,cubic
+PHASES=validate,tcp,pages,cache
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) MODE=smoke ;;
     --out) OUT=$2; shift ;;
     --conditions) CONDITIONS=$2; shift ;;
     --cc) CCS=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
-    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST)" ;;
+    --phases) PHASES=$2; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST, --phases LIST)" ;;
   esac
   shift
 done
@@ -82,22 +86,29 @@ rm -rf "$STATE_DIR/pids"
 bash "$PERF_DIR/scripts/topology.sh" up
 make_content
 cp "$STATE_DIR/content.csv" "$OUT/content.csv"
-write_meta "$OUT/meta.txt"
+if [ -s "$OUT/meta.txt" ]; then
+  echo "added=$(date -u +%FT%TZ) phases=$PHASES" >>"$OUT/meta.txt"
+else
+  write_meta "$OUT/meta.txt"
+fi
 
 if [ "$MODE" = smoke ]; then
   phase_validate smoke
   phase_pages smoke rtt20-loss0 bbr "nginx braid-tcp"
 else
-  phase_validate full
-  phase_tcp_baselines
-  IFS=, read -r -a conds <<<"$CONDITIONS"
-  IFS=, read -r -a ccs <<<"$CCS"
-  for cc in "${ccs[@]}"; do
-    for c in "${conds[@]}"; do
-      phase_pages full "$c" "$cc" "direct nginx nginx-cache braid-tcp braid-udp"
+  wants() { [[ ",$PHASES," == *",$1,"* ]]; }
+  wants validate && phase_validate full
+  wants tcp && phase_tcp_baselines
+  if wants pages; then
+    IFS=, read -r -a conds <<<"$CONDITIONS"
+    IFS=, read -r -a ccs <<<"$CCS"
+    for cc in "${ccs[@]}"; do
+      for c in "${conds[@]}"; do
+        phase_pages full "$c" "$cc" "direct nginx nginx-cache braid-tcp braid-udp"
+      done
     done
-  done
-  phase_cache_hits
+  fi
+  if wants cache; then phase_cache_hits; fi
 fi
 
 echo "duration_s=$((SECONDS - started))" >>"$OUT/meta.txt"
