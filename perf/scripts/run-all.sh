@@ -14,7 +14,7 @@
 # Everything runs inside namespaces this script creates and removes (always, via trap).
 #
 # Full run: about 25 minutes. --smoke: one condition validated briefly, one small Braid and one
-# nginx page load, report into a temporary directory; under 2 minutes. Needs root.
+# nginx page load, report into a temporary directory; about 20 s. Needs root.
 #
 #   --conditions  comma list of page-load/bulk conditions, e.g. rtt80-loss0,rtt20-loss0.1
 #                 (default: rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1; all at 100 Mbit/s)
