@@ -7,6 +7,6 @@ out_dir="$here/../target"
 out="$out_dir/wanem"
 mkdir -p "$out_dir"
 if [ ! -x "$out" ] || [ "$here/wanem.c" -nt "$out" ]; then
-  gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$out" "$here/wanem.c" -lm
+  gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$out" "$here/wanem.c"
 fi
 echo "$out"

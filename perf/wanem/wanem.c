@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
-#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
