@@ -13,6 +13,16 @@ PACKAGES=(
   dnsperf          # DNS load generator (perf/scripts/dns-bench.sh)
   etcd-server      # etcd: the managers' cluster store (ManagersClusterIT starts its own members)
   chromium         # headless browser: the ops console test drives it over the DevTools protocol
+  # perf/: WAN emulation and side-by-side comparisons (perf smoke test and perf/scripts/run-all.sh)
+  iproute2           # ip netns, veth, addresses and routes of the test topology
+  iputils-ping       # RTT validation of the WAN emulator
+  iperf3             # rate and loss validation; kernel TCP baselines (BBR, CUBIC)
+  gcc                # builds the WAN emulator (perf/wanem/wanem.c)
+  libc6-dev          # headers for the emulator (linux/if_tun.h comes with linux-libc-dev)
+  nginx              # peer: reverse proxy with and without proxy_cache; origin content server
+  varnish            # peer: loopback cache-hit test
+  wrk                # cache-hit load (100 connections, 1 KB objects)
+  python3-matplotlib # plots of the report (run by /usr/bin/python3)
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

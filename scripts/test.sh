@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Braid's one test command: installs the system packages the tests need, runs the full Maven build
-# with unit and integration tests (mvn -B verify), then the demo smoke test against the jar that
-# build produced. Arguments are passed to Maven (e.g. -o for offline). Exits non-zero if any step
+# with unit and integration tests (mvn -B verify), then the demo smoke test and the perf harness's
+# smoke test (WAN emulation in network namespaces; skipped with a message when not root) against
+# the jar that build produced. Arguments are passed to Maven (e.g. -o for offline). Exits non-zero if any step
 # fails; a step after a failed one is skipped, because it would test stale or missing artifacts.
 set -uo pipefail
 
@@ -32,6 +33,7 @@ step() {
 step "system packages" bash scripts/install-deps.sh
 step "build, unit and integration tests" mvn -B verify "$@"
 step "demo smoke test" bash scripts/demo-smoke.sh
+step "perf smoke test" bash perf/scripts/smoke.sh
 
 printf '\n==> summary\n'
 for i in "${!names[@]}"; do

@@ -1,0 +1,386 @@
+# The measurement phases of run-all.sh. Source after lib.sh and systems.sh; they write CSV into
+# $OUT and raw output into $RAW.
+
+# ---------- conditions ----------
+
+# A condition's name spells its settings: rtt80-loss1 (80 ms round trip, 1% random loss each way),
+# optional -rateN (Mbit/s per direction, default 100), -jitterN (ms each way), -burstPxL (bursty
+# loss: P% in bursts of L packets), -reorderPxG (P% of packets G ms early).
+cond_field() {  # cond_field NAME KEY DEFAULT
+  local v
+  v=$(sed -n "s/.*\(^\|-\)$2\([0-9.x]*\).*/\2/p" <<<"$1")
+  echo "${v:-$3}"
+}
+
+cond_rtt() { cond_field "$1" rtt 0; }
+cond_loss() { cond_field "$1" loss 0; }
+cond_rate() { cond_field "$1" rate 100; }
+
+# The emulator options for a condition. The bottleneck buffer is one bandwidth-delay product
+# (at least 150 KB), the classic sizing: enough for one CUBIC flow to keep the link busy.
+cond_wanem_opts() {
+  local c=$1 rtt loss rate jitter burst reorder queue
+  rtt=$(cond_rtt "$c"); loss=$(cond_loss "$c"); rate=$(cond_rate "$c")
+  jitter=$(cond_field "$c" jitter 0); burst=$(cond_field "$c" burst ""); reorder=$(cond_field "$c" reorder "")
+  queue=$(awk -v r="$rate" -v t="$rtt" 'BEGIN { q = r * 1e6 / 8 * t / 1000; if (q < 150000) q = 150000; printf "%d", q }')
+  local opts="--delay $(awk -v t="$rtt" 'BEGIN { print t / 2 }') --loss $loss --queue $queue"
+  [ "$rate" != 0 ] && opts="$opts --rate $rate"
+  [ "$jitter" != 0 ] && opts="$opts --jitter $jitter"
+  [ -n "$burst" ] && opts="$opts --burst-loss ${burst/x/:}"
+  [ -n "$reorder" ] && opts="$opts --reorder ${reorder/x/:}"
+  echo "$opts"
+}
+
+apply_condition() {  # apply_condition NAME: restart the emulator with it; record its settings
+  local opts
+  opts=$(cond_wanem_opts "$1")
+  # shellcheck disable=SC2086
+  wan_set $opts
+  grep -q "^$1," "$OUT/conditions.csv" 2>/dev/null || {
+    [ -s "$OUT/conditions.csv" ] || echo "condition,rtt_ms,loss_pct,rate_mbps,wanem_options" >"$OUT/conditions.csv"
+    echo "$1,$(cond_rtt "$1"),$(cond_loss "$1"),$(cond_rate "$1"),$opts" >>"$OUT/conditions.csv"
+  }
+  log "condition $1: wanem $opts"
+}
+
+# A namespace other than the first may only default to a congestion control that the machine
+# allows unprivileged sockets (net.ipv4.tcp_allowed_congestion_control, set in the initial
+# namespace). allow_cc widens that list for the run; restore_cc puts it back.
+allow_cc() {
+  local f=/proc/sys/net/ipv4/tcp_allowed_congestion_control
+  grep -qw "$1" "$f" && return 0
+  [ -f "$STATE_DIR/allowed_cc.orig" ] || cat "$f" >"$STATE_DIR/allowed_cc.orig"
+  echo "$(cat "$f") $1" >"$f"
+}
+
+restore_cc() {
+  [ -f "$STATE_DIR/allowed_cc.orig" ] || return 0
+  cat "$STATE_DIR/allowed_cc.orig" >/proc/sys/net/ipv4/tcp_allowed_congestion_control
+  rm -f "$STATE_DIR/allowed_cc.orig"
+}
+
+set_cc() {  # set_cc bbr|cubic: the default congestion control of new sockets in every namespace
+  local ns
+  allow_cc "$1"
+  for ns in "$NS_CLIENT" "$NS_POP" "$NS_ORIGIN"; do
+    in_ns "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$1"
+  done
+}
+
+write_meta() {
+  {
+    echo "date=$(date -u +%FT%TZ)"
+    echo "commit=$(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)"
+    echo "kernel=$(uname -r)"
+    echo "cpus=$(nproc)"
+    echo "cpu_model=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+    echo "mode=$MODE"
+    echo "java=$(java -version 2>&1 | head -1)"
+    echo "nginx=$(nginx -v 2>&1 | sed 's/.*: //')"
+    echo "varnish=$(varnishd -V 2>&1 | head -1)"
+    echo "iperf3=$(iperf3 --version | head -1)"
+    echo "wrk=$(wrk -v 2>&1 | head -1)"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  } >"$1"
+}
+
+# ---------- 1. validation ----------
+
+VAL_HEADER="check,condition,expected,measured,unit,deviation_pct,tolerance_pct,pass,detail"
+
+val_row() {  # val_row CHECK COND EXPECTED MEASURED UNIT TOLERANCE_PCT|info DETAIL
+  local dev pass
+  dev=$(awk -v e="$3" -v m="$4" 'BEGIN { printf "%.2f", (m - e) / e * 100 }')
+  if [ "$6" = info ]; then
+    pass=info
+  else
+    pass=$(awk -v d="$dev" -v t="$6" 'BEGIN { print (d <= t && d >= -t) ? "yes" : "no" }')
+  fi
+  echo "$1,$2,$3,$4,$5,$dev,$6,$pass,$7" >>"$OUT/validation.csv"
+  log "validate $1 ($2): expected $3 $5, measured $4 $5 ($dev%) pass=$pass"
+}
+
+iperf_server() {  # one-shot iperf3 server at the origin
+  svc_stop iperf3-server
+  svc_start iperf3-server "$NS_ORIGIN" chrt -f 20 iperf3 -s -1 -B "$ORIGIN_IP" -p 5201
+  wait_port "$NS_ORIGIN" "$ORIGIN_IP:5201" 5
+}
+
+# Both iperf3 ends run at real-time priority (below the emulator's): on a busy machine a receiver
+# that is not scheduled in time drops datagrams from its socket buffer, which would read as loss
+# or rate error of the emulator.
+iperf_client() {  # iperf_client OUTFILE args...: -R, so the origin sends and the client measures
+  local out=$1
+  shift
+  iperf_server
+  # Bounded: the test's own length (-t) plus time for its control exchange, which a lossy
+  # condition can slow with retransmission backoff.
+  local t=10 prev= a
+  for a in "$@"; do [ "$prev" = -t ] && t=$a; prev=$a; done
+  in_ns "$NS_CLIENT" timeout $((t + 45)) chrt -f 20 iperf3 -c "$ORIGIN_IP" -p 5201 -R --json "$@" >"$out" || {
+    log "iperf3 $* failed: $(head -c 300 "$out")"
+    return 1
+  }
+  svc_stop iperf3-server
+}
+
+ping_rtt() {  # ping_rtt COUNT OUTFILE: from the client to the origin (the whole path)
+  in_ns "$NS_CLIENT" chrt -f 20 ping -n -c "$1" -i 0.05 -W 2 "$ORIGIN_IP" >"$2" 2>&1 || true
+}
+
+phase_validate() {
+  local mode=$1 f m
+  echo "$VAL_HEADER" >"$OUT/validation.csv"
+  local base=rtt80
+  local ping_n=200 udp_t=10 tcp_t=15
+  if [ "$mode" = smoke ]; then base=rtt20; ping_n=20; udp_t=3; fi
+
+  # Delay and rate, no loss. Ping is light (20 pings/s) and sees the propagation delay only.
+  local c="$base-rate100"
+  apply_condition "$c"
+  in_ns "$NS_CLIENT" ping -n -c 20 -i 0.05 "$POP_LAN_IP" >"$RAW/ping-local.txt" 2>&1 || true
+  f="$RAW/validate-$c-ping.txt"
+  ping_rtt "$ping_n" "$f"
+  m=$($PYTHON "$PERF_DIR/scripts/measure.py" ping "$f")
+  val_row rtt "$c" "$(cond_rtt "$c")" "$(cut -d, -f4 <<<"$m")" ms 5 \
+    "ping client->origin: $(cut -d, -f1 <<<"$m") sent; sd $(cut -d, -f5 <<<"$m") ms"
+
+  # UDP above the rate: the receiver sees the bottleneck rate, in payload bytes
+  # (1400 of every 1428 IP bytes).
+  f="$RAW/validate-$c-udp.json"
+  if iperf_client "$f" -u -b 120M -l 1400 -t "$udp_t"; then
+    m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
+    val_row rate-udp "$c" 98.04 "$(cut -d, -f1 <<<"$m")" Mbit/s 5 \
+      "iperf3 UDP 120 Mbit/s offered; goodput = 100 Mbit/s x 1400/1428; queue drops $(cut -d, -f4 <<<"$m") of $(cut -d, -f3 <<<"$m")"
+  fi
+  [ "$mode" = smoke ] && return 0
+
+  # TCP can fill the link: goodput = rate x 1448/1500 (TCP/IP headers with timestamps).
+  f="$RAW/validate-$c-tcp.json"
+  if iperf_client "$f" -C cubic -t "$tcp_t"; then
+    m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-tcp "$f")
+    val_row rate-tcp "$c" 96.53 "$(cut -d, -f1 <<<"$m")" Mbit/s 5 \
+      "iperf3 TCP CUBIC single flow; mean of 1 s intervals after the first; retransmits $(cut -d, -f3 <<<"$m")"
+  fi
+
+  # Random loss: UDP below the rate, so only the loss knob drops packets.
+  c=rtt80-loss3
+  apply_condition "$c"
+  f="$RAW/validate-$c-udp.json"
+  if iperf_client "$f" -u -b 80M -l 1400 -t "$udp_t"; then
+    m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
+    local ci
+    ci=$($PYTHON "$PERF_DIR/scripts/measure.py" binom-ci "$(cut -d, -f4 <<<"$m")" "$(cut -d, -f3 <<<"$m")")
+    val_row loss "$c" 3 "$(cut -d, -f5 <<<"$m")" % 5 \
+      "iperf3 UDP 80 Mbit/s; $(cut -d, -f4 <<<"$m") of $(cut -d, -f3 <<<"$m") lost; 95% CI ${ci/,/..}%"
+  fi
+
+  # Jitter: uniform +-5 ms each way; the RTT's mean stays 80 ms, its sd is 5 x sqrt(2/3) = 4.08 ms.
+  c=rtt80-jitter5
+  apply_condition "$c"
+  f="$RAW/validate-$c-ping.txt"
+  ping_rtt "$ping_n" "$f"
+  m=$($PYTHON "$PERF_DIR/scripts/measure.py" ping "$f")
+  val_row rtt-jitter "$c" 80 "$(cut -d, -f4 <<<"$m")" ms 5 "ping mean with jitter"
+  val_row jitter-sd "$c" 4.08 "$(cut -d, -f5 <<<"$m")" ms 15 "ping RTT sd; expected 5 ms x sqrt(2/3) (sum of two uniform +-5 ms)"
+
+  # Bursty loss: 2% long-run in bursts of 4 packets, in the data direction only. Bursts make the
+  # estimate noisier than a Bernoulli one of the same length (about 4x fewer independent events),
+  # so 15% tolerance. The Gilbert chain advances per packet, so on a sparse flow (iperf3's control
+  # connection) one burst spans many retransmission timeouts; hence not on the request direction.
+  c=rtt80-burst2x4
+  wan_set --delay 40 --rate 100 --queue 1000000 --ba-burst-loss 2:4
+  log "condition $c: bursty loss origin -> pop only"
+  f="$RAW/validate-$c-udp.json"
+  if iperf_client "$f" -u -b 80M -l 1400 -t "$udp_t"; then
+    m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
+    local st
+    st=$(wan_stats | grep 'dir=ba')
+    val_row burst-loss "$c" 2 "$(cut -d, -f5 <<<"$m")" % 15 \
+      "iperf3 UDP 80 Mbit/s; Gilbert model mean burst 4; emulator dropped $(stat_of "$st" drop_burst) of $(stat_of "$st" rx_pkts) in bursts"
+  fi
+
+  # Reordering: 1% of packets 5 ms early. Counted by the emulator; iperf3 sees it as out-of-order.
+  c=rtt80-reorder1x5
+  apply_condition "$c"
+  f="$RAW/validate-$c-udp.json"
+  if iperf_client "$f" -u -b 80M -l 1400 -t "$udp_t"; then
+    m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-udp "$f")
+    local st rx re
+    st=$(wan_stats | grep 'dir=ba')
+    rx=$(stat_of "$st" rx_pkts); re=$(stat_of "$st" reordered)
+    val_row reorder "$c" 1 "$(awk -v a="$re" -v b="$rx" 'BEGIN { printf "%.3f", 100 * a / b }')" % 15 \
+      "emulator sent $re of $rx packets early; iperf3 counted $(cut -d, -f6 <<<"$m") out of order"
+  fi
+}
+
+# ---------- 2. kernel TCP baselines ----------
+
+phase_tcp_baselines() {
+  local c cc f m
+  echo "condition,rtt_ms,loss_pct,rate_mbps,cc,goodput_mbps,goodput_steady_mbps,retransmits,seconds" >"$OUT/tcp.csv"
+  for c in rtt80-loss0 rtt80-loss1 rtt80-loss3 rtt20-loss0.1; do
+    apply_condition "$c"
+    for cc in bbr cubic; do
+      f="$RAW/tcp-$c-$cc.json"
+      iperf_client "$f" -C "$cc" -t 20 || continue
+      m=$($PYTHON "$PERF_DIR/scripts/measure.py" iperf-tcp "$f")
+      echo "$c,$(cond_rtt "$c"),$(cond_loss "$c"),$(cond_rate "$c"),$cc,$(cut -d, -f2 <<<"$m"),$(cut -d, -f1 <<<"$m"),$(cut -d, -f3 <<<"$m"),20" >>"$OUT/tcp.csv"
+      log "tcp $c $cc: $(cut -d, -f2 <<<"$m") Mbit/s"
+    done
+  done
+}
+
+# ---------- 3. page loads and bulk downloads across the WAN ----------
+
+system_url() {  # the base URL a client uses for each system
+  case "$1" in
+    direct) echo "http://$ORIGIN_IP:8000" ;;
+    nginx) echo "http://$POP_LAN_IP:8090" ;;
+    nginx-cache) echo "http://$POP_LAN_IP:8091" ;;
+    braid-tcp|braid-udp) echo "http://$POP_LAN_IP:8080" ;;
+  esac
+}
+
+note() {  # note TEXT: a line for the report's notes section
+  echo "$*" >>"$OUT/notes.txt"
+  log "note: $*"
+}
+
+system_up() {  # system_up SYSTEM: start what it needs (the origin is always up); 1 = skipped
+  case "$1" in
+    direct) ;;
+    nginx|nginx-cache)
+      rm -rf "$STATE_DIR/nginx-pop/cache"
+      nginx_start pop "$NS_POP" pop_conf "$ORIGIN_IP:8000" "$POP_LAN_IP:8090" "$POP_LAN_IP:8091"
+      wait_port "$NS_POP" "$POP_LAN_IP:8091" 10 ;;
+    braid-tcp|braid-udp)
+      local extra=""
+      if [ "$1" = braid-udp ]; then
+        if ! braid_has_udp_carrier; then
+          grep -qs "braid-udp" "$OUT/notes.txt" || note "braid-udp: skipped: this Braid build has no tmp.carrier setting yet (TCP carrier only); the harness runs it as its own system once the setting exists"
+          return 1
+        fi
+        extra=$'tmp:\n  carrier: udp'
+      fi
+      local conf="$STATE_DIR/braid-$1.yaml"
+      braid_conf "$conf" "$POP_LAN_IP:8080" "$POP_LAN_IP" "$POP_LAN_IP:8081" "$ORIGIN_IP:7070" "127.0.0.1:7071" \
+        "http://127.0.0.1:8000" "$extra"
+      config_check "$conf" || die "generated Braid configuration $conf is invalid"
+      braid_start "$NS_POP" "$NS_ORIGIN" "$conf" wan
+      wait_http "$NS_CLIENT" "http://$POP_LAN_IP:8080/page/index.html" 40 || return 1 ;;
+  esac
+  return 0
+}
+
+system_down() {
+  case "$1" in
+    nginx|nginx-cache) svc_stop nginx-pop ;;
+    braid-*) svc_stop braid-fe-wan; svc_stop braid-be-wan ;;
+  esac
+}
+
+origin_up() {
+  [ -f "$STATE_DIR/pids/nginx-origin.pid" ] && return 0
+  nginx_start origin "$NS_ORIGIN" origin_conf "0.0.0.0:8000"
+  wait_port "$NS_ORIGIN" "$ORIGIN_IP:8000" 10
+}
+
+pageload() {  # pageload SYSTEM COND CC CLIENTS PAGES MAXSECONDS
+  local url
+  url="$(system_url "$1")/page/index.html"
+  in_ns "$NS_CLIENT" java -Xmx512m -cp "$PERF_DIR/target/classes" dev.braid.perf.load.PageLoad \
+    --url "$url" --clients "$4" --pages "$5" --warmup 1 --connections 6 --max-seconds "$6" --timeout-ms 20000 \
+    --label "system=$1,condition=$2,cc=$3" --out "$OUT/pages.csv" | tee -a "$RAW/pageload.log" >&2
+}
+
+bulk() {  # bulk SYSTEM COND CC: one 10 MiB download, at most 25 s
+  local url r
+  url="$(system_url "$1")/bulk/10m.bin"
+  [ -s "$OUT/bulk.csv" ] || echo "system,condition,cc,bytes,seconds,goodput_mbps,http_code,complete" >"$OUT/bulk.csv"
+  r=$(in_ns "$NS_CLIENT" curl -s -o /dev/null -m 25 -w '%{size_download} %{time_total} %{http_code}' "$url" || true)
+  read -r bytes secs code <<<"$r"
+  echo "$1,$2,$3,$bytes,$secs,$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.3f", (s > 0 ? b * 8 / s / 1e6 : 0) }'),$code,$([ "$bytes" = 10485760 ] && echo 1 || echo 0)" >>"$OUT/bulk.csv"
+  log "bulk $1 $2 $3: $bytes bytes in $secs s"
+}
+
+phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
+  local mode=$1 c=$2 cc=$3 systems=$4 s
+  apply_condition "$c"
+  set_cc "$cc"
+  origin_up
+  for s in $systems; do
+    system_up "$s" || { system_down "$s"; continue; }
+    # The same warm-up for every system: 5 s of small requests over 20 connections, so a JVM
+    # (Braid) is measured compiled rather than interpreted, and every pool and link is open.
+    [ "$mode" = smoke ] || in_ns "$NS_CLIENT" wrk -t1 -c20 -d5s "$(system_url "$s")/page/obj-08.bin" >"$RAW/warmup-$s-$c-$cc.txt" 2>&1 || true
+    if [ "$mode" = smoke ]; then
+      pageload "$s" "$c" "$cc" 2 2 30
+    else
+      pageload "$s" "$c" "$cc" 6 8 90
+      [ "$s" = nginx-cache ] || bulk "$s" "$c" "$cc"
+    fi
+    system_down "$s"
+  done
+}
+
+# ---------- 4. cache hits on loopback ----------
+
+phase_cache_hits() {
+  local ns=$NS_LOOP s url
+  ip netns list | grep -qw "^$ns" && ip netns del "$ns"
+  ip netns add "$ns"
+  in_ns "$ns" ip link set lo up
+  echo "system,requests_per_s,latency_p50_ms,latency_p99_ms,requests,errors,origin_requests,cache_header" >"$OUT/cachehit.csv"
+  # The origin counts what reaches it during each test (stub_status): hits never do.
+  nginx_start loop-origin "$ns" origin_conf "127.0.0.1:8000"
+  wait_port "$ns" 127.0.0.1:8000 10
+  nginx_start loop-pop "$ns" pop_conf "127.0.0.1:8000" "127.0.0.1:8090" "127.0.0.1:8091"
+  mkdir -p "$STATE_DIR/varnish"
+  svc_start varnish "$ns" varnishd -F -n "$STATE_DIR/varnish" -a 127.0.0.1:8092 -b 127.0.0.1:8000 \
+    -s malloc,256m -p thread_pool_min=50
+  local conf="$STATE_DIR/braid-loop.yaml"
+  braid_conf "$conf" 127.0.0.1:8080 127.0.0.1 127.0.0.1:8081 127.0.0.1:7070 127.0.0.1:7071 http://127.0.0.1:8000
+  config_check "$conf" || die "generated Braid configuration $conf is invalid"
+  braid_start "$ns" "$ns" "$conf" loop
+  wait_port "$ns" 127.0.0.1:8092 20
+  wait_http "$ns" http://127.0.0.1:8080/hit/1k.bin 40 || note "cache hits: the Braid front-end did not answer on loopback"
+
+  for s in origin nginx-cache varnish braid-tcp; do
+    case $s in
+      origin) url=http://127.0.0.1:8000/hit/1k.bin ;;
+      nginx-cache) url=http://127.0.0.1:8091/hit/1k.bin ;;
+      varnish) url=http://127.0.0.1:8092/hit/1k.bin ;;
+      braid-tcp) url=http://127.0.0.1:8080/hit/1k.bin ;;
+    esac
+    in_ns "$ns" curl -s -o /dev/null "$url" || true
+    local hdr before after out
+    hdr=$(in_ns "$ns" curl -s -D - -o /dev/null "$url" | tr -d '\r' | { grep -iE '^(x-cache|x-cache-status|age|x-varnish):' || true; } | tr '\n' ' ' | sed 's/,/;/g; s/ *$//')
+    # JIT and connection warm-up, then the measured run.
+    in_ns "$ns" wrk -t2 -c100 -d3s "$url" >/dev/null 2>&1 || true
+    before=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')
+    out="$RAW/wrk-$s.txt"
+    in_ns "$ns" wrk -t2 -c100 -d10s --latency "$url" >"$out" 2>&1 || true
+    after=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')
+    $PYTHON - "$out" "$s" "$((after - before - 1))" "$hdr" >>"$OUT/cachehit.csv" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(label):
+    m = re.search(r'^\s*' + label + r'%\s+([0-9.]+)(us|ms|s)\s*$', text, re.M)
+    if not m:
+        return ''
+    v = float(m.group(1))
+    return f"{v / 1000 if m.group(2) == 'us' else v * 1000 if m.group(2) == 's' else v:.3f}"
+rps = re.search(r'Requests/sec:\s+([0-9.]+)', text)
+reqs = re.search(r'(\d+) requests in', text)
+errs = sum(int(x) for x in re.findall(r'(?:connect|read|write|timeout) (\d+)', text))
+non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
+errs += int(non2xx.group(1)) if non2xx else 0
+origin = max(0, int(sys.argv[3])) if sys.argv[2] != 'origin' else ''
+print(f"{sys.argv[2]},{rps.group(1) if rps else ''},{ms('50')},{ms('99')},{reqs.group(1) if reqs else ''},{errs},{origin},{sys.argv[4]}")
+PY
+    log "cache hits $s: $(tail -1 "$OUT/cachehit.csv")"
+  done
+  svc_stop braid-fe-loop; svc_stop braid-be-loop; svc_stop varnish; svc_stop nginx-loop-pop; svc_stop nginx-loop-origin
+  ip netns del "$ns"
+}

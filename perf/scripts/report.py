@@ -1,0 +1,420 @@
+#!/usr/bin/python3
+"""Writes report.md and its PNG figures from the CSV files of one run-all.sh run.
+
+  report.py DIR
+
+Reads what is there (meta.txt, conditions.csv, content.csv, validation.csv, tcp.csv, pages.csv,
+bulk.csv, cachehit.csv, notes.txt) and skips sections whose data is missing, saying so. Every
+figure names the systems, the congestion control and the condition; every comparison of Braid
+with a peer is a ratio computed from the same run.
+"""
+import csv
+import math
+import os
+import sys
+from collections import OrderedDict, defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PEERS = ["direct", "nginx", "nginx-cache"]
+BRAIDS = ["braid-tcp", "braid-udp"]
+SYSTEM_LABEL = {
+    "direct": "direct (client to origin)",
+    "nginx": "nginx PoP proxy (no cache)",
+    "nginx-cache": "nginx PoP proxy_cache",
+    "braid-tcp": "Braid (TMP over TCP)",
+    "braid-udp": "Braid (TMP over UDP)",
+    "origin": "origin nginx (no proxy)",
+    "varnish": "Varnish",
+}
+COLORS = {"direct": "#888888", "nginx": "#1f77b4", "nginx-cache": "#17becf", "braid-tcp": "#d62728",
+          "braid-udp": "#ff7f0e", "origin": "#888888", "varnish": "#9467bd"}
+
+
+def read_csv(d, name):
+    p = os.path.join(d, name)
+    if not os.path.exists(p) or os.path.getsize(p) == 0:
+        return []
+    with open(p) as f:
+        return list(csv.DictReader(f))
+
+
+def pct(values, q):
+    """Nearest-rank percentile, as PageLoad computes it."""
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    i = max(0, min(len(v) - 1, math.ceil(q * len(v)) - 1))
+    return v[i]
+
+
+def cond_text(c, conds):
+    row = conds.get(c)
+    if not row:
+        return c
+    return f"RTT {row['rtt_ms']} ms, {row['loss_pct']}% loss, {row['rate_mbps']} Mbit/s"
+
+
+def fmt(x, digits=0):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def ratio_text(braid, peer, lower_is_better):
+    """'1.25x slower' style wording, from Braid's point of view."""
+    if not braid or not peer or math.isnan(braid) or math.isnan(peer):
+        return "–"
+    r = braid / peer
+    if lower_is_better:
+        return f"{r:.2f} ({'Braid faster' if r < 0.995 else 'Braid slower' if r > 1.005 else 'even'})"
+    return f"{r:.2f} ({'Braid ahead' if r > 1.005 else 'Braid behind' if r < 0.995 else 'even'})"
+
+
+def main(d):
+    meta = OrderedDict()
+    if os.path.exists(os.path.join(d, "meta.txt")):
+        for line in open(os.path.join(d, "meta.txt")):
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                if k == "duration_s" and k in meta:  # a run added to later: total time
+                    v = str(int(meta[k]) + int(v))
+                meta[k] = v
+    conds = {r["condition"]: r for r in read_csv(d, "conditions.csv")}
+    content = read_csv(d, "content.csv")
+    page_bytes = sum(int(r["bytes"]) for r in content)
+    html_bytes = sum(int(r["bytes"]) for r in content if r["name"].endswith(".html"))
+    notes = [l.strip() for l in open(os.path.join(d, "notes.txt"))] if os.path.exists(os.path.join(d, "notes.txt")) else []
+    out = []
+    w = out.append
+    weaker = []
+    summary = []
+
+    w(f"# Braid side-by-side benchmark, {meta.get('date', '?')}")
+    w("")
+    w(f"Mode **{meta.get('mode', '?')}**, commit `{meta.get('commit', '?')}`, kernel {meta.get('kernel', '?')}, "
+      f"{meta.get('cpus', '?')} CPUs ({meta.get('cpu_model', '?')}), run time {meta.get('duration_s', '?')} s. "
+      f"{meta.get('java', '')}; nginx {meta.get('nginx', '')}; {meta.get('varnish', '')}; {meta.get('iperf3', '')}; "
+      f"{meta.get('wrk', '')}. Load average of the (shared) machine: {meta.get('loadavg_start', '?')} at the "
+      f"start, {meta.get('loadavg_end', '?')} at the end; the emulator runs at real-time priority, the systems "
+      f"under test and the load generators do not, so a busy machine slows all of them alike but adds noise.")
+    w("")
+    w("Topology: client namespace, fast veth to the point of presence (PoP) namespace, emulated WAN "
+      "(user-space emulator over TUN) to the origin namespace. *direct* crosses the same emulator "
+      "(client → PoP router → WAN → origin). See docs/perf.md.")
+    w("")
+    if content:
+        w(f"Page: one HTML of {html_bytes} bytes and {len(content) - 1} objects, {page_bytes} bytes in all "
+          f"(objects from {min(int(r['bytes']) for r in content if r['name'] != 'index.html')} to "
+          f"{max(int(r['bytes']) for r in content)} bytes, heavy-tailed). Bodies are random bytes (incompressible).")
+        w("")
+    if notes:
+        w("Notes:")
+        for n in notes:
+            w(f"- {n}")
+        w("")
+
+    # ---------- validation ----------
+    val = read_csv(d, "validation.csv")
+    w("## 1. WAN emulator validation")
+    w("")
+    if val:
+        w("Measured through the emulator from the client namespace (ping; iperf3 with -R, so the origin sends). "
+          "Pass: within the tolerance of the setting.")
+        w("")
+        w("| check | condition | expected | measured | deviation | tolerance | pass | how |")
+        w("|---|---|---|---|---|---|---|---|")
+        for r in val:
+            w(f"| {r['check']} | {r['condition']} | {r['expected']} {r['unit']} | {r['measured']} {r['unit']} | "
+              f"{r['deviation_pct']}% | ±{r['tolerance_pct']}% | {r['pass']} | {r['detail']} |")
+        failed = [r for r in val if r["pass"] == "no"]
+        w("")
+        w(f"**{len(val) - len(failed)} of {len(val)} checks within tolerance.**" +
+          ("" if not failed else " Outside: " + ", ".join(f"{r['check']} ({r['condition']})" for r in failed) + "."))
+    else:
+        w("No validation data.")
+    w("")
+
+    # ---------- TCP baselines ----------
+    tcp = read_csv(d, "tcp.csv")
+    w("## 2. Kernel TCP baselines (iperf3, one flow, origin → client)")
+    w("")
+    if tcp:
+        cs = list(OrderedDict.fromkeys(r["condition"] for r in tcp))
+        ccs = list(OrderedDict.fromkeys(r["cc"] for r in tcp))
+        fig, ax = plt.subplots(figsize=(8, 4))
+        width = 0.8 / len(ccs)
+        for j, cc in enumerate(ccs):
+            ys = [next((float(r["goodput_mbps"]) for r in tcp if r["condition"] == c and r["cc"] == cc), 0) for c in cs]
+            ax.bar([i + j * width for i in range(len(cs))], ys, width, label=f"kernel TCP, {cc.upper()}")
+        ax.axhline(96.53, color="k", ls="--", lw=1, label="limit: 100 Mbit/s x 1448/1500")
+        ax.set_xticks([i + width * (len(ccs) - 1) / 2 for i in range(len(cs))])
+        ax.set_xticklabels([cond_text(c, conds).replace(", ", "\n") for c in cs], fontsize=8)
+        ax.set_ylabel("goodput, Mbit/s (whole 20 s, incl. slow start)")
+        ax.set_title("Kernel TCP single flow (iperf3 -C bbr|cubic) across the emulated WAN")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(d, "tcp.png"), dpi=110)
+        plt.close(fig)
+        w("![kernel TCP goodput](tcp.png)")
+        w("")
+        w("| condition | congestion control | goodput (whole test) | goodput (steady, after 1 s) | retransmits |")
+        w("|---|---|---|---|---|")
+        for r in tcp:
+            w(f"| {cond_text(r['condition'], conds)} | {r['cc']} | {r['goodput_mbps']} Mbit/s | "
+              f"{r['goodput_steady_mbps']} Mbit/s | {r['retransmits']} |")
+    else:
+        w("Not run in this mode.")
+    w("")
+
+    # ---------- page loads ----------
+    pages = read_csv(d, "pages.csv")
+    w("## 3. Page loads across the WAN")
+    w("")
+    if pages:
+        w(f"Each simulated browser loads the page with fresh connections (the HTML, then {len(content) - 1 if content else '?'} "
+          "objects over six keep-alive connections), one page after another after one unmeasured warm-up load. "
+          "Page-load time (PLT) runs from the first connect to the last byte. "
+          "**Limit** (dashed): one WAN round trip plus the page's bytes at the bottleneck rate — the best any system "
+          "can do when everything comes from the origin. **Limit, cached** (dotted): one round trip plus the HTML "
+          "only — the best when the objects are cached at the PoP (the HTML is never cacheable here).")
+        w("")
+        groups = defaultdict(list)
+        errors = defaultdict(int)
+        for r in pages:
+            key = (r["cc"], r["condition"], r["system"])
+            if r["ok"] == "1":
+                groups[key].append(float(r["plt_ms"]))
+            else:
+                errors[key] += 1
+        ccs = list(OrderedDict.fromkeys(r["cc"] for r in pages))
+        cs = list(OrderedDict.fromkeys(r["condition"] for r in pages))
+        systems = [s for s in PEERS + BRAIDS if any(k[2] == s for k in list(groups) + list(errors))]
+        for cc in ccs:
+            ccs_conds = [c for c in cs if any(k[0] == cc and k[1] == c for k in groups)]
+            if not ccs_conds:
+                continue
+            fig, axes = plt.subplots(1, len(ccs_conds), figsize=(max(6.5, 4.2 * len(ccs_conds)), 4.4), squeeze=False)
+            for ax, c in zip(axes[0], ccs_conds):
+                row = conds.get(c, {})
+                rtt = float(row.get("rtt_ms", 0) or 0)
+                rate = float(row.get("rate_mbps", 100) or 100)
+                sys_here = [s for s in systems if groups.get((cc, c, s))]
+                for i, s in enumerate(sys_here):
+                    v = groups[(cc, c, s)]
+                    p50, p95, p99 = pct(v, .5), pct(v, .95), pct(v, .99)
+                    ax.bar(i, p50, color=COLORS[s], alpha=0.85)
+                    ax.errorbar(i, p50, yerr=[[0], [p95 - p50]], color="k", capsize=4, lw=1)
+                    ax.plot([i], [p99], marker="x", color="k")
+                if page_bytes:
+                    limit = rtt + page_bytes * 8 / (rate * 1e6) * 1000
+                    ax.axhline(limit, color="k", ls="--", lw=1, label=f"limit {limit:.0f} ms")
+                    climit = rtt + html_bytes * 8 / (rate * 1e6) * 1000
+                    ax.axhline(climit, color="k", ls=":", lw=1, label=f"limit, cached {climit:.0f} ms")
+                ax.set_xticks(range(len(sys_here)))
+                ax.set_xticklabels([SYSTEM_LABEL[s].replace(" (", "\n(") for s in sys_here], fontsize=7, rotation=20)
+                ax.set_title(f"{cond_text(c, conds)}\ncongestion control: {cc.upper()}", fontsize=9)
+                ax.set_ylabel("page-load time, ms (bar p50, whisker p95, x p99)", fontsize=8)
+                ax.legend(fontsize=7)
+            fig.suptitle("Page loads: direct vs nginx (PoP, with/without proxy_cache) vs Braid", fontsize=10)
+            fig.tight_layout()
+            name = f"pages-{cc}.png"
+            fig.savefig(os.path.join(d, name), dpi=110)
+            plt.close(fig)
+            w(f"![page loads, {cc}]({name})")
+            w("")
+        planned = max(len(v) + errors.get(k, 0) for k, v in groups.items()) if groups else 0
+        short = sorted({k for k in set(groups) | set(errors) if len(groups.get(k, [])) + errors.get(k, 0) < planned})
+        if short:
+            w(f"**Cut short by the time limit:** " + "; ".join(
+                f"{SYSTEM_LABEL[k[2]]} under {k[0].upper()}, {cond_text(k[1], conds)}: "
+                f"{len(groups.get(k, [])) + errors.get(k, 0)} of {planned} loads" for k in short)
+              + ". Their percentiles cover only the loads that started in time, which flatters them.")
+            w("")
+            for k in short:
+                if k[2] in BRAIDS:
+                    weaker.append(f"Page loads, {cond_text(k[1], conds)}, {k[0].upper()}: {SYSTEM_LABEL[k[2]]} finished "
+                                  f"only {len(groups.get(k, []))} of {planned} page loads within the time limit.")
+        w("| congestion control | condition | system | pages ok | failed | p50 ms | p95 ms | p99 ms | limit ms |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for cc in ccs:
+            for c in cs:
+                row = conds.get(c, {})
+                rtt = float(row.get("rtt_ms", 0) or 0)
+                rate = float(row.get("rate_mbps", 100) or 100)
+                limit = rtt + page_bytes * 8 / (rate * 1e6) * 1000 if page_bytes else float("nan")
+                for s in systems:
+                    v = groups.get((cc, c, s), [])
+                    if not v and not errors.get((cc, c, s)):
+                        continue
+                    w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {len(v)} | {errors.get((cc, c, s), 0)} | "
+                      f"{fmt(pct(v, .5))} | {fmt(pct(v, .95))} | {fmt(pct(v, .99))} | {fmt(limit)} |")
+        w("")
+        for cc in ccs:
+            for c in cs:
+                for b in BRAIDS:
+                    bv = groups.get((cc, c, b))
+                    if bv:
+                        cells = []
+                        for p in PEERS:
+                            pv = groups.get((cc, c, p))
+                            cells.append(f"{pct(bv, .5) / pct(pv, .5):.2f}" if pv else "–")
+                        summary.append(f"| {cond_text(c, conds)} | {cc.upper()} | {SYSTEM_LABEL[b]} | {fmt(pct(bv, .5))} ms | "
+                                       + " | ".join(cells) + " |")
+        w("Ratios, Braid's page-load time over each peer's, same run (below 1: Braid faster):")
+        w("")
+        w("| congestion control | condition | Braid | peer | p50 ratio | p95 ratio | p99 ratio |")
+        w("|---|---|---|---|---|---|---|")
+        for cc in ccs:
+            for c in cs:
+                for b in BRAIDS:
+                    bv = groups.get((cc, c, b))
+                    if not bv:
+                        continue
+                    for p in PEERS:
+                        pv = groups.get((cc, c, p))
+                        if not pv:
+                            continue
+                        r50 = pct(bv, .5) / pct(pv, .5)
+                        w(f"| {cc} | {cond_text(c, conds)} | {b} | {p} | {ratio_text(pct(bv, .5), pct(pv, .5), True)} | "
+                          f"{ratio_text(pct(bv, .95), pct(pv, .95), True)} | {ratio_text(pct(bv, .99), pct(pv, .99), True)} |")
+                        if r50 > 1.005:
+                            weaker.append(f"Page loads, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]} trails "
+                                          f"{SYSTEM_LABEL[p]} at the median: {pct(bv, .5):.0f} ms vs {pct(pv, .5):.0f} ms "
+                                          f"({r50:.2f}x).")
+                    if errors.get((cc, c, b)):
+                        weaker.append(f"Page loads, {cond_text(c, conds)}, {cc.upper()}: {errors[(cc, c, b)]} "
+                                      f"{SYSTEM_LABEL[b]} page loads failed.")
+        w("")
+    else:
+        w("No page-load data.")
+        w("")
+
+    # ---------- bulk ----------
+    bulk = read_csv(d, "bulk.csv")
+    for r in bulk:  # goodput from its parts: bytes received over the transfer's time
+        secs = float(r["seconds"] or 0)
+        r["goodput_mbps"] = f"{int(r['bytes'] or 0) * 8 / secs / 1e6:.3f}" if secs > 0 else "0"
+    w("## 4. Bulk download goodput (10 MiB, one connection, at most 25 s)")
+    w("")
+    if bulk:
+        ccs = list(OrderedDict.fromkeys(r["cc"] for r in bulk))
+        cs = list(OrderedDict.fromkeys(r["condition"] for r in bulk))
+        systems = [s for s in PEERS + BRAIDS if any(r["system"] == s for r in bulk)]
+        fig, axes = plt.subplots(1, len(ccs), figsize=(6 * len(ccs), 4), squeeze=False)
+        for ax, cc in zip(axes[0], ccs):
+            width = 0.8 / len(systems)
+            for j, s in enumerate(systems):
+                ys = [next((float(r["goodput_mbps"]) for r in bulk if r["cc"] == cc and r["condition"] == c
+                            and r["system"] == s), 0) for c in cs]
+                ax.bar([i + j * width for i in range(len(cs))], ys, width, color=COLORS[s], label=SYSTEM_LABEL[s])
+            ax.axhline(96.53, color="k", ls="--", lw=1, label="limit (100 Mbit/s x 1448/1500)")
+            ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(cs))])
+            ax.set_xticklabels([cond_text(c, conds).replace(", ", "\n") for c in cs], fontsize=7)
+            ax.set_ylabel("goodput, Mbit/s")
+            ax.set_title(f"Bulk download through each system; congestion control {cc.upper()}", fontsize=9)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(d, "bulk.png"), dpi=110)
+        plt.close(fig)
+        w("![bulk goodput](bulk.png)")
+        w("")
+        w("| congestion control | condition | system | goodput Mbit/s | complete | Braid / system |")
+        w("|---|---|---|---|---|---|")
+        for cc in ccs:
+            for c in cs:
+                bt = next((float(r["goodput_mbps"]) for r in bulk if r["cc"] == cc and r["condition"] == c
+                           and r["system"] == "braid-tcp"), None)
+                for s in systems:
+                    r = next((r for r in bulk if r["cc"] == cc and r["condition"] == c and r["system"] == s), None)
+                    if not r:
+                        continue
+                    g = float(r["goodput_mbps"])
+                    rt = ratio_text(bt, g, False) if bt is not None and s not in BRAIDS else ""
+                    w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {g:.1f} | {'yes' if r['complete'] == '1' else 'no (time limit)'} | {rt} |")
+                    if bt is not None and s not in BRAIDS and g > 0 and bt / g < 0.995:
+                        weaker.append(f"Bulk, {cond_text(c, conds)}, {cc.upper()}: Braid (TCP) {bt:.1f} Mbit/s trails "
+                                      f"{SYSTEM_LABEL[s]} {g:.1f} Mbit/s ({bt / g:.2f}x).")
+        w("")
+    else:
+        w("Not run in this mode.")
+        w("")
+
+    # ---------- cache hits ----------
+    hits = read_csv(d, "cachehit.csv")
+    w("## 5. Cache hits on loopback (wrk, 1 KiB object, 100 connections, 10 s)")
+    w("")
+    if hits:
+        w("All in one namespace on 127.0.0.1, sharing the machine's CPUs with wrk (2 threads). "
+          "*origin requests* counts what reached the origin during the measured 10 s: a cache that hits sends none.")
+        w("")
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        names = [r["system"] for r in hits]
+        ax.bar(range(len(hits)), [float(r["requests_per_s"] or 0) for r in hits],
+               color=[COLORS.get(n, "#333") for n in names])
+        ax.set_xticks(range(len(hits)))
+        ax.set_xticklabels([SYSTEM_LABEL.get(n, n).replace(" (", "\n(") for n in names], fontsize=8)
+        ax.set_ylabel("requests/s")
+        ax.set_title("Cache hits, 1 KiB, 100 connections, loopback (no WAN; congestion control irrelevant)", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(os.path.join(d, "cachehit.png"), dpi=110)
+        plt.close(fig)
+        w("![cache hits](cachehit.png)")
+        w("")
+        w("| system | requests/s | p50 ms | p99 ms | errors | origin requests | cache headers seen |")
+        w("|---|---|---|---|---|---|---|")
+        for r in hits:
+            w(f"| {SYSTEM_LABEL.get(r['system'], r['system'])} | {r['requests_per_s']} | {r['latency_p50_ms']} | "
+              f"{r['latency_p99_ms']} | {r['errors']} | {r['origin_requests']} | {r['cache_header']} |")
+        braid = next((r for r in hits if r["system"] == "braid-tcp"), None)
+        if braid and braid["requests_per_s"]:
+            w("")
+            for r in hits:
+                if r["system"] in ("origin", "nginx-cache", "varnish") and r["requests_per_s"]:
+                    q = float(braid["requests_per_s"]) / float(r["requests_per_s"])
+                    w(f"- Braid / {SYSTEM_LABEL[r['system']]}: {q:.2f} of its requests per second.")
+                    if q < 0.995 and r["system"] != "origin":
+                        weaker.append(f"Cache hits on loopback: Braid serves {q:.2f}x the requests/s of "
+                                      f"{SYSTEM_LABEL[r['system']]} ({float(braid['requests_per_s']):.0f} vs "
+                                      f"{float(r['requests_per_s']):.0f}).")
+            if braid["origin_requests"] and int(braid["origin_requests"]) > 0:
+                w(f"- Braid sent {braid['origin_requests']} requests to the origin during its test: its front-end "
+                  "has no cache yet, so every request is a miss (X-Cache shows it). This row measures the full "
+                  "front-end → TMP → back-end → origin path, not cache hits.")
+                weaker.append("Cache hits: Braid's front-end has no cache yet; every request in the cache-hit test "
+                              "went to the origin.")
+        w("")
+    else:
+        w("Not run in this mode.")
+        w("")
+
+    w("## Where Braid is weaker")
+    w("")
+    if weaker:
+        for line in weaker:
+            w(f"- {line}")
+    else:
+        w("- Nowhere in what this run measured.")
+    w("")
+    w("Raw data: the CSV files beside this report (pages.csv has every page load); raw/ holds tool output and logs.")
+    if summary:
+        at = out.index("## 1. WAN emulator validation")
+        head = ["## Summary", "",
+                "Median page-load time of Braid, and its ratio to each peer's median in the same run "
+                "(below 1: Braid faster; above 1: Braid slower):", "",
+                "| condition | congestion control | system | p50 | / direct | / nginx | / nginx proxy_cache |",
+                "|---|---|---|---|---|---|---|"] + summary + ["",
+                f"{len(weaker)} comparisons in which Braid trails a peer are listed under "
+                "[Where Braid is weaker](#where-braid-is-weaker).", ""]
+        out[at:at] = head
+    with open(os.path.join(d, "report.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: report.py DIR")
+    main(sys.argv[1])
