@@ -14,7 +14,7 @@ import java.util.Map;
 final class OriginState {
 
     private Origin origin;
-    private final OriginHealth health;
+    private OriginHealth health;
     private final Map<String, Integer> inFlightByType = new HashMap<>();
     private volatile int inFlight;
     private volatile int inFlightCost;
@@ -41,8 +41,14 @@ final class OriginState {
     }
 
     void update(Origin newOrigin) {
+        boolean moved = !newOrigin.url().equals(origin.url());
         origin = newOrigin;
-        health.update(newOrigin.health());
+        if (moved) {
+            // Another server under the same name: what was learnt about the old one says nothing about it.
+            health = new OriginHealth(newOrigin.health());
+        } else {
+            health.update(newOrigin.health());
+        }
     }
 
     OriginHealth health() {
