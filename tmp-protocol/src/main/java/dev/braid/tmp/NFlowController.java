@@ -1,0 +1,134 @@
+package dev.braid.tmp;
+
+/**
+ * The adaptive window of seed 004: the link behaves like N Reno flows, N the streams it hosts.
+ *
+ * <ul>
+ *   <li>Slow start (the window grows by the bytes acknowledged) until the first loss.</li>
+ *   <li>Congestion avoidance: N packets of growth per round trip without loss.</li>
+ *   <li>A loss event cuts the window by β(N) = 2/(3N+1). With random loss rate p, an AIMD flow that
+ *       adds a packets per RTT and cuts by β carries √(a(2−β)/(2β)/p) packets per RTT; N Reno flows
+ *       (a = 1, β = 1/2) carry N·√(3/(2p)). Setting a = N and solving gives β = 2/(3N+1): the link
+ *       then carries exactly what N Reno flows would. MulTCP's 1/(2N) gives N·√((2 − 1/(2N))/p),
+ *       about 15% more than N flows for large N, which is why it is not used.</li>
+ *   <li>Several losses in one round trip: N Reno flows would each cut at most once, and k losses
+ *       hit on average d(k) = N·(1 − (1 − 1/N)^k) distinct flows, so the window of the episode
+ *       start is cut to W·(1 − β)^d(k). One loss cuts by β; k ≫ N losses cut by 1 − e^(−2/3),
+ *       about half, like every flow halving at once.</li>
+ *   <li>Never below N packets, except after persistent congestion (RFC 9002 §7.6): then 2 packets,
+ *       and the N-packet floor returns once the window has regrown to it.</li>
+ *   <li>Pacing at 1.25 · window / smoothed RTT (2 · in slow start, so the pacer does not cap the
+ *       doubling).</li>
+ * </ul>
+ */
+final class NFlowController implements CongestionController {
+
+    private final int mss;
+    private final double maxFlows;
+    private long cwnd;
+    private long ssthresh = Long.MAX_VALUE;
+    private long recoveryStart = Long.MIN_VALUE;
+    private double flows = 1;
+    private boolean afterPersistentCongestion;
+    private long episodeStartWindow;
+    private int episodeLosses;
+    private double growthCarry;
+
+    NFlowController(DatagramSettings settings, int mss) {
+        this.mss = mss;
+        this.maxFlows = settings.maxFlows();
+        this.cwnd = (long) settings.initialWindowPackets() * mss;
+    }
+
+    @Override
+    public String name() {
+        return "n-flow";
+    }
+
+    double flows() {
+        return flows;
+    }
+
+    boolean inSlowStart() {
+        return cwnd < ssthresh;
+    }
+
+    /** The cut of one loss event for {@code n} hosted streams. */
+    static double beta(double n) {
+        return 2.0 / (3.0 * n + 1.0);
+    }
+
+    /** Expected distinct flows of {@code n} that {@code losses} random losses hit. */
+    static double flowsHit(double n, int losses) {
+        return n <= 1 ? 1 : n * (1 - Math.pow(1 - 1 / n, losses));
+    }
+
+    private long floor() {
+        return afterPersistentCongestion ? 2L * mss : Math.max(2L * mss, (long) Math.ceil(flows * mss));
+    }
+
+    @Override
+    public long window() {
+        return cwnd;
+    }
+
+    @Override
+    public double pacingRate(RttEstimator rtt) {
+        double gain = inSlowStart() ? 2.0 : 1.25;
+        return gain * cwnd * 1e9 / Math.max(1, rtt.smoothed());
+    }
+
+    @Override
+    public void hostedStreams(double n) {
+        flows = Math.max(1, Math.min(maxFlows, n));
+        if (!afterPersistentCongestion) {
+            cwnd = Math.max(cwnd, floor());
+        }
+    }
+
+    @Override
+    public void onPacketAcked(long now, long sentTime, int bytes, long priorInFlight) {
+        if (sentTime <= recoveryStart) {
+            return;
+        }
+        if (priorInFlight < cwnd / 2) {
+            return; // not window-limited (RFC 9002 §7.8): growth would not have been tested
+        }
+        if (inSlowStart()) {
+            cwnd += bytes;
+        } else {
+            growthCarry += flows * mss * (double) bytes / cwnd;
+            long whole = (long) growthCarry;
+            cwnd += whole;
+            growthCarry -= whole;
+        }
+        if (afterPersistentCongestion && cwnd >= flows * mss) {
+            afterPersistentCongestion = false;
+        }
+    }
+
+    @Override
+    public void onAck(long now, AckSample sample) {
+    }
+
+    @Override
+    public void onPacketLost(long now, long sentTime, int bytes) {
+        if (sentTime > recoveryStart) {
+            recoveryStart = now;
+            episodeStartWindow = cwnd;
+            episodeLosses = 0;
+        }
+        episodeLosses++;
+        double cut = Math.pow(1 - beta(flows), flowsHit(flows, episodeLosses));
+        cwnd = Math.max(floor(), Math.min(cwnd, (long) (episodeStartWindow * cut)));
+        ssthresh = cwnd;
+        growthCarry = 0;
+    }
+
+    @Override
+    public void onPersistentCongestion(long now) {
+        cwnd = 2L * mss;
+        afterPersistentCongestion = true;
+        recoveryStart = now;
+    }
+}
