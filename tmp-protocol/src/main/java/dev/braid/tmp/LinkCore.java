@@ -533,6 +533,11 @@ public final class LinkCore implements Frames.Visitor {
      *
      * @throws TmpProtocolException when the peer broke the protocol; the carrier then closes the link
      */
+    /** Datagram carriers decode packets themselves and count what reaches the core here. */
+    void countReceived(int bytes) {
+        bytesReceived += bytes;
+    }
+
     public void receive(ByteBuf packet) throws TmpProtocolException {
         if (closed) {
             return;

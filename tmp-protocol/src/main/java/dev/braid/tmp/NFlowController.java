@@ -31,6 +31,7 @@ final class NFlowController implements CongestionController {
     private double flows = 1;
     private boolean afterPersistentCongestion;
     private long episodeStartWindow;
+    private long episodeGrowth;
     private int episodeLosses;
     private double growthCarry;
 
@@ -88,8 +89,14 @@ final class NFlowController implements CongestionController {
 
     @Override
     public void onPacketAcked(long now, long sentTime, int bytes, long priorInFlight) {
+        double growing = 1;
         if (sentTime <= recoveryStart) {
-            return;
+            // Of N Reno flows only those hit by the episode's losses pause their growth for the
+            // recovery round; the others keep growing.
+            growing = Math.max(0, 1 - flowsHit(flows, episodeLosses) / flows);
+            if (growing == 0) {
+                return;
+            }
         }
         if (priorInFlight < cwnd / 2) {
             return; // not window-limited (RFC 9002 §7.8): growth would not have been tested
@@ -97,9 +104,10 @@ final class NFlowController implements CongestionController {
         if (inSlowStart()) {
             cwnd += bytes;
         } else {
-            growthCarry += flows * mss * (double) bytes / cwnd;
+            growthCarry += growing * flows * mss * (double) bytes / cwnd;
             long whole = (long) growthCarry;
             cwnd += whole;
+            episodeGrowth += whole;
             growthCarry -= whole;
         }
         if (afterPersistentCongestion && cwnd >= flows * mss) {
@@ -117,10 +125,12 @@ final class NFlowController implements CongestionController {
             recoveryStart = now;
             episodeStartWindow = cwnd;
             episodeLosses = 0;
+            episodeGrowth = 0;
         }
         episodeLosses++;
         double cut = Math.pow(1 - beta(flows), flowsHit(flows, episodeLosses));
-        cwnd = Math.max(floor(), Math.min(cwnd, (long) (episodeStartWindow * cut)));
+        // Growth of the flows not hit during the episode is kept; only the start window is cut.
+        cwnd = Math.max(floor(), (long) (episodeStartWindow * cut) + episodeGrowth);
         ssthresh = cwnd;
         growthCarry = 0;
     }
