@@ -57,7 +57,7 @@ public final class TmpConnection implements DatagramEndpoint {
     private final String localName;
     private final int localRole;
     private final LinkCore.Listener listener;
-    private final Events events;
+    private Events events;
     private final Random random;
     private Runnable wakeup = () -> { };
 
@@ -154,6 +154,11 @@ public final class TmpConnection implements DatagramEndpoint {
     public static TmpConnection server(EventExecutor executor, LinkSettings settings, String localName, int localRole,
                                        LinkCore.Listener listener, Events events, long nowNanos, Random random) {
         return new TmpConnection(executor, settings, false, localName, localRole, listener, events, nowNanos, random);
+    }
+
+    /** Replaces the events receiver (the driver creates the connection before its own bookkeeping). */
+    void setEvents(Events events) {
+        this.events = events;
     }
 
     /** Called whenever the link core has something new to send (a stream was written, credit arrived). */
