@@ -63,10 +63,11 @@ public final class BackEnd implements AutoCloseable {
                 });
         options.metrics().gauge("braid_backend_links", "TMP links from front-ends currently up",
                 () -> server.links().size());
+        dev.braid.tmp.LinkMetrics.register(options.metrics(), server::links);
         options.metrics().counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", () -> sentByRing(server.links()),
                 "peer", "ring");
-        log.info("back-end {}: TMP (tcp) on {}", name, server.localAddress());
+        log.info("back-end {}: TMP on {} ({})", name, server.localAddress(), server.udpEnabled() ? "UDP and TCP" : "TCP");
     }
 
     static java.util.Map<java.util.List<String>, Double> sentByRing(java.util.Collection<TmpLink> links) {
@@ -92,7 +93,7 @@ public final class BackEnd implements AutoCloseable {
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
-                tmp.rateLimitMbps());
+                tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
     }
 
     /** Applies a new configuration version: sites and origins for new requests, blender weights on every link. */

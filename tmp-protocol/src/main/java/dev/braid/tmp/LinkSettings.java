@@ -63,8 +63,25 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
      */
     public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, List<Integer> ringWeights,
                                   double rateLimitMbps) {
+        return of(packetBytes, subPacketBytes, policy, ringWeights, rateLimitMbps, "udp",
+                CongestionControl.DEFAULT.label());
+    }
+
+    /**
+     * Default settings with what the managers configure, carrier and congestion control included.
+     *
+     * @param carrier           {@code udp} (UDP first, TCP fallback) or {@code tcp}
+     * @param congestionControl {@code bbr} or {@code n-flow}
+     */
+    public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, List<Integer> ringWeights,
+                                  double rateLimitMbps, String carrier, String congestionControl) {
+        if (!"udp".equals(carrier) && !"tcp".equals(carrier)) {
+            throw new IllegalArgumentException("carrier: " + carrier + " (expected: udp or tcp)");
+        }
         int[] weights = ringWeights.stream().mapToInt(Integer::intValue).toArray();
         return DEFAULT.withPacketBytes(packetBytes)
+                .withDatagram(DEFAULT.datagram().withUdp("udp".equals(carrier))
+                        .withCongestionControl(CongestionControl.parse(congestionControl)))
                 .withMaxSendBytesPerSecond((long) (rateLimitMbps * 1_000_000 / 8))
                 .withBlender(new BlenderSettings(weights, subPacketBytes, BlenderSettings.Policy.parse(policy)));
     }

@@ -40,6 +40,14 @@ public final class TmpLink {
         default String congestionControl() {
             return "kernel";
         }
+
+        default long udpReceiveBufferBytes() {
+            return -1;
+        }
+
+        default long udpReceiveDrops() {
+            return -1;
+        }
     }
 
     private final LinkCore core;
@@ -117,6 +125,16 @@ public final class TmpLink {
     /** Congestion window in bytes; -1 on TCP. */
     public long congestionWindow() {
         return carrier.congestionWindow();
+    }
+
+    /** The UDP socket's receive buffer as the kernel granted it; -1 on TCP. */
+    public long udpReceiveBufferBytes() {
+        return carrier.udpReceiveBufferBytes();
+    }
+
+    /** Datagrams the kernel dropped for a full receive buffer of the link's UDP socket; -1 on TCP or unknown. */
+    public long udpReceiveDrops() {
+        return carrier.udpReceiveDrops();
     }
 
     /** {@code n-flow} or {@code bbr} on UDP, {@code kernel} on TCP. */

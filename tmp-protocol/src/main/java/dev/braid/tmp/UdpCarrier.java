@@ -325,5 +325,15 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         public String congestionControl() {
             return connection.congestionControl();
         }
+
+        @Override
+        public long udpReceiveBufferBytes() {
+            return receiveBufferBytes;
+        }
+
+        @Override
+        public long udpReceiveDrops() {
+            return receiveDrops();
+        }
     }
 }
