@@ -34,7 +34,12 @@ final class RoleCommands {
         URI managers;
 
         BraidConfig loadConfig() {
-            return ConfigLoader.load(config);
+            BraidConfig loaded = ConfigLoader.load(config);
+            java.util.List<String> errors = dev.braid.managers.config.ConfigValidator.validate(loaded);
+            if (!errors.isEmpty()) {
+                throw new ConfigException(errors);
+            }
+            return loaded;
         }
 
         @Override

@@ -172,7 +172,8 @@ public final class FrontEnd implements AutoCloseable {
 
     /**
      * The site a request is for: by Host; a request addressed to this front-end's own IP address
-     * reaches its site when the front-end serves exactly one (it is then unambiguous).
+     * reaches its site when the front-end serves exactly one (it is then unambiguous), and so does
+     * an HTTP/1.0 request without Host.
      */
     Site siteFor(String host, InetSocketAddress local) {
         State s = state;
@@ -180,7 +181,8 @@ public final class FrontEnd implements AutoCloseable {
         if (site != null) {
             return s.node().sites().contains(site.name()) ? site : null;
         }
-        if (host != null && s.node().sites().size() == 1 && isOwnAddress(HostPort.stripPort(host), local, s.node())) {
+        // Without Host (HTTP/1.0) or by the front-end's own address, the request can only mean the one site.
+        if (s.node().sites().size() == 1 && (host == null || isOwnAddress(HostPort.stripPort(host), local, s.node()))) {
             return s.config().site(s.node().sites().get(0));
         }
         return null;

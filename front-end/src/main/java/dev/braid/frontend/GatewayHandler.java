@@ -134,22 +134,19 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         long start = System.nanoTime();
+        RequestChecks.Rejection rejection = RequestChecks.check(request);
+        if (rejection != null) {
+            ReferenceCountUtil.release(request);
+            // The body's framing may be what is wrong: nothing after this request can be trusted.
+            reject(rejection.status(), rejection.reason(), true);
+            return;
+        }
         String host = request.headers().get(HttpHeaderNames.HOST);
-        int hosts = request.headers().getAll(HttpHeaderNames.HOST).size();
-        if (hosts > 1 || hosts == 0 && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
-            ReferenceCountUtil.release(request);
-            reject(400, hosts > 1 ? "more than one Host header" : "missing Host header", true);
-            return;
-        }
-        if (request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING) && !HttpUtil.isTransferEncodingChunked(request)) {
-            ReferenceCountUtil.release(request);
-            reject(501, "unsupported transfer coding " + request.headers().get(HttpHeaderNames.TRANSFER_ENCODING), true);
-            return;
-        }
         Site site = frontEnd.siteFor(host, (InetSocketAddress) ctx.channel().localAddress());
         if (site == null) {
             ReferenceCountUtil.release(request);
-            reject(421, "this front-end serves no site for host " + host, !hasNoBody(request));
+            reject(421, host == null ? "a request without Host reaches a site only on a front-end serving exactly one"
+                    : "this front-end serves no site for host " + host, !hasNoBody(request));
             return;
         }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
