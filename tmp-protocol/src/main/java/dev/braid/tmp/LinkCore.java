@@ -682,6 +682,9 @@ public final class LinkCore implements Frames.Visitor {
             payload.release();
             return;
         }
+        if (datagram && payload.isReadable()) {
+            payload = s.gather(payload);
+        }
         if (offset > s.recvDelivered || !s.opened) {
             if (s.outOfOrder == null) {
                 s.outOfOrder = new TreeMap<>();
@@ -814,6 +817,7 @@ public final class LinkCore implements Frames.Visitor {
             streams.remove(s.id);
             s.finished = true;
             s.sendQueue.close();
+            s.releaseReceived();
         }
     }
 

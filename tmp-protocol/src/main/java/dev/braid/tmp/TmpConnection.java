@@ -521,7 +521,6 @@ public final class TmpConnection implements DatagramEndpoint {
             out.writeInt(0);
             out.writeLong(vnDcid);
             out.writeLong(vnScid);
-            out.writeInt(0);
             for (int v : SUPPORTED_VERSIONS) {
                 out.writeInt(v);
             }
@@ -546,7 +545,7 @@ public final class TmpConnection implements DatagramEndpoint {
         if (hasElicitingWork()) {
             if (recovery.windowAllows(maxDatagram)) {
                 long release = recovery.probesToSend() > 0 ? now
-                        : pacer.releaseTime(now, recovery.pacingRate(), maxDatagram);
+                        : pacer.releaseTime(now, pacingRate(), maxDatagram);
                 if (release <= now) {
                     eliciting = true;
                 } else {
@@ -606,10 +605,17 @@ public final class TmpConnection implements DatagramEndpoint {
         int bytes = out.readableBytes() + PacketHeader.AEAD_TAG_BYTES;
         recovery.onPacketSent(now, bytes, wroteEliciting, frames, wroteEliciting ? ackLargest : -1);
         if (wroteEliciting) {
-            pacer.onSent(now, recovery.pacingRate(), bytes);
+            pacer.onSent(now, pacingRate(), bytes);
         }
         lastSend = now;
         return out;
+    }
+
+    /** The controller's pacing rate, under the operator's cap ({@link LinkSettings#maxSendBytesPerSecond()}). */
+    private double pacingRate() {
+        double rate = recovery.pacingRate();
+        long cap = settings.maxSendBytesPerSecond();
+        return cap > 0 ? Math.min(rate, cap) : rate;
     }
 
     private void writeHeader(ByteBuf out, long pn) {

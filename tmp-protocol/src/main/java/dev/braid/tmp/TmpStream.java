@@ -151,7 +151,39 @@ public final class TmpStream {
         }
     }
 
+    /** Datagram carriers: received bytes are gathered here, so a held stream pins few buffers. */
+    private io.netty.buffer.ByteBuf gatherChunk;
+    private int gatherSize = 2048;
+
+    /**
+     * Copies a received payload (a slice of one datagram) into the stream's current gathering
+     * chunk and returns a slice of it, releasing the datagram. Chunks grow from 2 KiB to 64 KiB as
+     * the stream receives, so a bulk stream held by a slow application pins a 64 KiB buffer per
+     * 64 KiB instead of one per datagram, and a small stream costs no more than its bytes.
+     */
+    io.netty.buffer.ByteBuf gather(io.netty.buffer.ByteBuf payload) {
+        try {
+            int n = payload.readableBytes();
+            if (gatherChunk == null || gatherChunk.writableBytes() < n) {
+                if (gatherChunk != null) {
+                    gatherChunk.release();
+                    gatherSize = Math.min(64 * 1024, gatherSize * 2);
+                }
+                gatherChunk = payload.alloc().buffer(Math.max(gatherSize, n), Math.max(gatherSize, n));
+            }
+            int at = gatherChunk.writerIndex();
+            gatherChunk.writeBytes(payload, payload.readerIndex(), n);
+            return gatherChunk.retainedSlice(at, n);
+        } finally {
+            payload.release();
+        }
+    }
+
     void releaseReceived() {
+        if (gatherChunk != null) {
+            gatherChunk.release();
+            gatherChunk = null;
+        }
         if (outOfOrder != null) {
             for (Map.Entry<Long, ByteBuf> e : outOfOrder.entrySet()) {
                 e.getValue().release();
