@@ -28,6 +28,7 @@ final class BbrController implements CongestionController {
     private final int mss;
     private final long initialCwnd;
     private final double lossThreshold;
+    private final long quantumNanos;
     private Mode mode = Mode.STARTUP;
     private long cwnd;
     private long inflightHi = Long.MAX_VALUE;
@@ -36,6 +37,7 @@ final class BbrController implements CongestionController {
     private final double[] bwSamples = new double[BW_ROUNDS];
     private final long[] bwRounds = new long[BW_ROUNDS];
     private long round;
+    private long roundStamp;
     private long minRtt = Long.MAX_VALUE;
     private long minRttStamp;
 
@@ -55,6 +57,7 @@ final class BbrController implements CongestionController {
         this.initialCwnd = (long) settings.initialWindowPackets() * mss;
         this.cwnd = initialCwnd;
         this.lossThreshold = settings.bbrLossThreshold();
+        this.quantumNanos = settings.pacingQuantum().toNanos();
         java.util.Arrays.fill(bwRounds, -1);
     }
 
@@ -128,8 +131,12 @@ final class BbrController implements CongestionController {
                 minRttStamp = now;
             }
         }
-        if (s.roundStart) {
+        // A round is at least a few pacing quanta long: where the RTT is shorter than the quantum
+        // (a LAN, loopback), packets leave in quantum-sized bursts and a window of ten RTTs would
+        // hold too few rate samples to see the rate.
+        if (s.roundStart && now - roundStamp >= 4 * quantumNanos) {
             round++;
+            roundStamp = now;
             onRoundEnd(s);
         }
         if (s.deliveryRate > 0 && (!s.appLimited || s.deliveryRate >= bottleneckRate())) {
@@ -240,7 +247,11 @@ final class BbrController implements CongestionController {
     }
 
     private void updateCwnd(AckSample s) {
-        long target = bdp(cwndGain) + 3L * mss;
+        // Like the kernel's quantization budget: the pacer releases a quantum's worth at a time, so
+        // a burst of two quanta must fit beside the BDP, or short paths (where the quantum exceeds
+        // the RTT) run window-limited far below their rate.
+        long sendQuantum = (long) (bottleneckRate() * quantumNanos / 1e9);
+        long target = bdp(cwndGain) + 3L * mss + 2 * sendQuantum;
         if (filledPipe) {
             cwnd = Math.min(cwnd + s.ackedBytes, target);
         } else if (cwnd < target || cwnd < initialCwnd) {
