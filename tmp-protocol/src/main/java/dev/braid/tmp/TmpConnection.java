@@ -663,9 +663,9 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         if (state == State.ESTABLISHED) {
             t = Math.min(t, nextQos);
-            t = Math.min(t, lastSend + settings.keepalive().toNanos());
-            if (helloPending || pingPending || recovery.probesToSend() > 0) {
-                t = now;
+            if (!pingPending) {
+                // A pending PING waits for the window or the pacer, whose own deadlines wake it.
+                t = Math.min(t, lastSend + settings.keepalive().toNanos());
             }
         }
         return t;

@@ -195,4 +195,28 @@ class UdpConnectionTest {
             assertTrue(worst < 200_000_000L, "worst small-stream delivery " + worst / 1_000_000 + " ms");
         }
     }
+
+    @Test
+    void keepalivesHoldAQuietLinkAndSilenceClosesItWithReasonsOnItsStreams() {
+        try (UdpPair p = established(9, LinkSettings.DEFAULT)) {
+            p.run(60);
+            assertTrue(p.client.isEstablished() && p.server.isEstablished(), "a quiet link stays up: " + p.closed);
+            // A stream that is open when the path goes silent for good.
+            UdpPair.Bulk b = p.bulk(0, 1000);
+            p.run(1);
+            long t = p.net.now;
+            p.net.ab.blackoutFrom = t;
+            p.net.ab.blackoutUntil = Long.MAX_VALUE;
+            p.net.ba.blackoutFrom = t;
+            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            UdpPair.Bulk stuck = p.bulk(0, 1000);
+            p.run(29);
+            assertTrue(p.client.isEstablished(), "not closed before the idle timeout");
+            p.run(2);
+            assertTrue(p.client.isClosed() && p.server.isClosed());
+            assertTrue(p.client.closeReason().startsWith("nothing received for 30000 ms"), p.client.closeReason());
+            assertEquals(ResetCode.LINK_LOST, stuck.reset, "an open stream is reset, not dropped");
+            assertEquals(ResetCode.LINK_LOST, b.reset, "so is one whose peer never answered");
+        }
+    }
 }
