@@ -8,6 +8,9 @@ set -euo pipefail
 PACKAGES=(
   bind9-dnsutils   # dig: DNS checks of the redirector (demo smoke test)
   curl             # HTTP checks of the front-end and admin ports (demo smoke test)
+  nsd              # the redirector's conformance test and DNS benchmark peer
+  bind9            # named: RFC 2136 target for the redirector's external mode
+  dnsperf          # DNS load generator (perf/scripts/dns-bench.sh)
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -42,7 +42,7 @@ final class Nodes {
         FrontEndNode node = require(config.frontEnd(name), "frontEnds", name);
         Metrics metrics = new Metrics();
         FrontEnd fe = rt.add(FrontEnd.start(new FrontEnd.Options(name, listen, rt.loops(), metrics, config)));
-        AdminServer admin = rt.add(AdminServer.builder(metrics).bind(rt.loops(),
+        AdminServer admin = rt.add(fe.adminRoutes(AdminServer.builder(metrics)).bind(rt.loops(),
                 adminListen != null ? adminListen : HostPort.parse("frontEnds[" + name + "].admin", node.admin())));
         return watch(rt, managers, new Started("front-end " + name, fe.localAddress(), admin.localAddress(),
                 v -> fe.update(v.config())));

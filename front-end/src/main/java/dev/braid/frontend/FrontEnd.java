@@ -1,5 +1,8 @@
 package dev.braid.frontend;
 
+import dev.braid.frontend.cache.CacheFill;
+import dev.braid.frontend.cache.CachePurgeApi;
+import dev.braid.frontend.cache.HttpCache;
 import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
@@ -7,6 +10,7 @@ import dev.braid.managers.config.FrontEndNode;
 import dev.braid.managers.config.HostPort;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
+import dev.braid.runtime.AdminServer;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
 import dev.braid.runtime.StrictHttp;
@@ -38,7 +42,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The front-end role: the client-facing HTTP/1.1 server. Each request is checked, classified into
- * a client class, and carried over a TMP link to a back-end of its site at the class's priority.
+ * a client class, answered from the shared cache when it can be, and otherwise carried over a TMP
+ * link to a back-end of its site at the class's priority.
  */
 public final class FrontEnd implements AutoCloseable {
 
@@ -68,6 +73,7 @@ public final class FrontEnd implements AutoCloseable {
     private final String name;
     private final EventLoops loops;
     private final FrontEndMetrics metrics;
+    private final HttpCache cache;
     private volatile State state;
     private final Map<String, TmpClient> links = new ConcurrentHashMap<>();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -78,6 +84,10 @@ public final class FrontEnd implements AutoCloseable {
         this.loops = options.loops();
         this.metrics = new FrontEndMetrics(options.metrics());
         this.state = compile(options.config(), name);
+        this.cache = new HttpCache(state.node().cache(), name, options.metrics(), System::currentTimeMillis,
+                this::schedule);
+        // Background validations go at the lowest priority: no client is waiting for them.
+        cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
         syncLinks(options.config());
         InetSocketAddress listen = options.listen() != null ? options.listen()
                 : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
@@ -134,6 +144,7 @@ public final class FrontEnd implements AutoCloseable {
     public void update(BraidConfig config) {
         State next = compile(config, name);
         state = next;
+        cache.update(next.node().cache());
         syncLinks(config);
         LinkSettings settings = linkSettings(config);
         for (TmpClient c : links.values()) {
@@ -266,6 +277,39 @@ public final class FrontEnd implements AutoCloseable {
         return true;
     }
 
+    /** Runs a cache task later on one of the loops; once they shut down, proactive refreshes simply stop. */
+    private void schedule(Runnable task, long delayMillis) {
+        try {
+            loops.group().next().schedule(task, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("front-end {}: cache task not scheduled, shutting down", name);
+        }
+    }
+
+    /**
+     * Fetches a fill's request from a back-end of its site on a stream of its own, at {@code ring};
+     * a site without a link up fails the fill at once.
+     */
+    void fetchForCache(CacheFill fill, int ring, String clientClass) {
+        Site site = state.config().site(fill.site());
+        TmpLink link = site == null ? null : linkFor(site);
+        if (link == null) {
+            fill.fail(502, "no TMP link to a back-end of site " + fill.site() + " is up");
+            return;
+        }
+        CacheFetch.start(link, fill, name, ring, clientClass);
+    }
+
+    /** Adds the cache's admin routes ({@code POST /api/v1/cache/purge}) to this node's admin endpoint. */
+    public AdminServer.Builder adminRoutes(AdminServer.Builder admin) {
+        return CachePurgeApi.addRoutes(admin, cache);
+    }
+
+    /** The shared HTTP cache. */
+    public HttpCache cache() {
+        return cache;
+    }
+
     ClientClassifier classifier() {
         return state.classifier();
     }
@@ -292,5 +336,6 @@ public final class FrontEnd implements AutoCloseable {
         clients.close().awaitUninterruptibly();
         links.values().forEach(TmpClient::close);
         links.clear();
+        cache.close();
     }
 }

@@ -1,5 +1,9 @@
 package dev.braid.frontend;
 
+import dev.braid.frontend.cache.CacheFill;
+import dev.braid.frontend.cache.CacheResult;
+import dev.braid.frontend.cache.CachedResponses;
+import dev.braid.frontend.cache.HttpCache;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.Site;
 import dev.braid.runtime.HttpForwarding;
@@ -17,6 +21,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
@@ -43,8 +48,13 @@ import java.util.ArrayDeque;
 /**
  * One client connection at the front-end. Requests are handled one at a time in arrival order
  * (pipelined requests wait, already parsed, until the response before them is complete); each is
- * checked, classified and re-serialised onto a TMP stream at its class's priority, and the
- * response read back from the stream is sent to the client with Via and X-Cache added.
+ * checked, classified, looked up in the cache, and (unless the cache answers) re-serialised onto
+ * a TMP stream at its class's priority; the response read back from the stream is sent to the
+ * client with Via and X-Cache added, and copied into the cache when it leads a fill.
+ *
+ * <p>X-Cache says what the cache did: HIT (answered from a stored response, with X-Cache-Detail
+ * STALE, REVALIDATED or COLLAPSED where that applies), MISS (looked up and forwarded) or BYPASS
+ * (not looked up).
  *
  * <p>Reads from the client are explicit (auto-read is off): the next read happens only when the
  * current exchange can take more, so a fast uploader cannot fill memory.
@@ -56,9 +66,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private final FrontEnd frontEnd;
     private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
-    private Exchange current;
+    private Pending current;
     /** Set after a request we could not parse: everything after it is discarded and the connection closes. */
     private boolean closing;
+    /** Guards {@link #process()} against re-entry, so a run of pipelined cache hits does not deepen the stack. */
+    private boolean processing;
 
     GatewayHandler(FrontEnd frontEnd) {
         this.frontEnd = frontEnd;
@@ -97,6 +109,18 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void process() {
+        if (processing) {
+            return;
+        }
+        processing = true;
+        try {
+            processInbound();
+        } finally {
+            processing = false;
+        }
+    }
+
+    private void processInbound() {
         while (!closing && !inbound.isEmpty()) {
             HttpObject next = inbound.peek();
             if (current == null) {
@@ -107,7 +131,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     // A stray body part after an exchange that ended early; the request is already answered.
                     ReferenceCountUtil.release(next);
                 }
-            } else if (!current.requestDone) {
+            } else if (!current.requestDone()) {
                 if (!current.canTakeBody()) {
                     return;
                 }
@@ -151,15 +175,44 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
         InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
         ClientClass cls = frontEnd.classifier().classify(client.getAddress(), request);
+        HttpCache.Lookup lookup = frontEnd.cache().lookup(site.name(), site.cache(), request);
+        if (lookup.kind() == HttpCache.Lookup.Kind.BYPASS) {
+            forward(request, cls, site, start, CacheResult.BYPASS, null, false);
+        } else {
+            CacheAnswer answer = new CacheAnswer(request, cls, site, start, lookup);
+            current = answer;
+            answer.answer(true);
+        }
+    }
+
+    /**
+     * Sends a request to the back-end and its response to the client.
+     *
+     * @param tee          the fill the response is copied into, or null
+     * @param requestDone  whether the request's end has already been consumed
+     */
+    private void forward(HttpRequest request, ClientClass cls, Site site, long start, CacheResult result,
+                         CacheFill tee, boolean requestDone) {
         TmpLink link = frontEnd.linkFor(site);
         if (link == null) {
-            ReferenceCountUtil.release(request);
-            reject(502, "no TMP link to a back-end of site " + site.name() + " is up", !hasNoBody(request));
+            String reason = "no TMP link to a back-end of site " + site.name() + " is up";
+            if (tee != null) {
+                tee.fail(502, reason);
+            }
+            current = null;
+            if (requestDone) {
+                answerError(request, cls, start, result, 502, reason);
+            } else {
+                reject(502, reason, !hasNoBody(request));
+            }
             return;
         }
-        current = new Exchange(request, cls, site, start);
-        current.open(link);
-        ReferenceCountUtil.release(request);
+        Exchange exchange = new Exchange(request, cls, site, start, result, tee);
+        current = exchange;
+        exchange.open(link);
+        if (requestDone) {
+            exchange.requestBody(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
     }
 
     private static boolean hasNoBody(HttpRequest request) {
@@ -176,13 +229,37 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         writeError(status, reason, close, false);
     }
 
+    /**
+     * Answers a request without a body with an error of the front-end's own; its empty end, if
+     * still to come, is dropped as a stray part.
+     */
+    private void answerError(HttpRequest request, ClientClass cls, long start, CacheResult result, int status,
+                             String reason) {
+        frontEnd.metrics().answered(cls.name(), result.xCache(), status, System.nanoTime() - start);
+        frontEnd.cache().count(result);
+        current = null;
+        boolean close = !HttpUtil.isKeepAlive(request);
+        if (close) {
+            closing = true;
+            releaseInbound();
+        }
+        writeError(status, reason, close, HttpMethod.HEAD.equals(request.method()), result.xCache());
+    }
+
     private void writeError(int status, String reason, boolean close, boolean head) {
+        writeError(status, reason, close, head, null);
+    }
+
+    private void writeError(int status, String reason, boolean close, boolean head, String xCache) {
         byte[] body = (HttpResponseStatus.valueOf(status) + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         res.headers().set("X-Braid-Error", reason.replaceAll("[\\r\\n]", " "));
+        if (xCache != null) {
+            res.headers().set("X-Cache", xCache);
+        }
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
@@ -193,6 +270,19 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             process();
             readIfReady();
         }
+    }
+
+    /** The state of the exchange under way, as {@link #process()} sees it. */
+    private interface Pending {
+        boolean requestDone();
+
+        boolean canTakeBody();
+
+        boolean wantsRequestBytes();
+
+        void requestBody(HttpContent content);
+
+        void clientGone();
     }
 
     private void exchangeDone(boolean keepAlive) {
@@ -234,26 +324,34 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
      * One request and its response. Client-side work runs on the client channel's loop; stream
      * events arrive on the link's loop and are handed over.
      */
-    private final class Exchange implements TmpStreamHandler {
+    private final class Exchange implements TmpStreamHandler, Pending {
         private final HttpRequest request;
         private final HttpMethod method;
         private final ClientClass cls;
         private final Site site;
         private final long startNanos;
         private final boolean clientKeepAlive;
+        private final CacheResult cacheResult;
+        /** The cache fill this response is copied into, or null. */
+        private final CacheFill tee;
         /** Serialises the request onto the stream and parses the response from it. */
         private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
         private TmpStream stream;
         boolean requestDone;
         private boolean responseStarted;
         private boolean finished;
+        /** Inside an interim (1xx) response from the back-end. */
+        private boolean interim;
         /** Stream bytes handed over from the link's loop, drained on the client's loop. */
         private final java.util.Queue<Arrival> arrived = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
         private int status;
 
-        Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos) {
+        Exchange(HttpRequest request, ClientClass cls, Site site, long startNanos, CacheResult cacheResult,
+                 CacheFill tee) {
             this.request = request;
+            this.cacheResult = cacheResult;
+            this.tee = tee;
             this.site = site;
             this.method = request.method();
             this.cls = cls;
@@ -284,19 +382,30 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             drainToStream();
         }
 
-        boolean canTakeBody() {
+        @Override
+        public boolean requestDone() {
+            return requestDone;
+        }
+
+        @Override
+        public boolean canTakeBody() {
             return stream.isWritable();
         }
 
-        boolean wantsRequestBytes() {
+        @Override
+        public boolean wantsRequestBytes() {
             return !requestDone && stream.isWritable();
         }
 
-        void requestBody(HttpContent content) {
+        @Override
+        public void requestBody(HttpContent content) {
             if (content.decoderResult().isFailure()) {
                 content.release();
                 stream.reset(ResetCode.CANCELLED, "client sent a malformed body");
                 finished = true;
+                if (tee != null) {
+                    tee.abandon("the client sent a malformed request");
+                }
                 codec.finishAndReleaseAll();
                 closing = true;
                 releaseInbound();
@@ -382,11 +491,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                         continue;
                     }
                     if (msg instanceof HttpResponse res) {
+                        interim = res.status().code() < 200;
                         lastWrite = ctx.write(responseHead(res));
                     }
-                    if (msg instanceof HttpContent content) {
+                    if (msg instanceof HttpContent content && interim) {
+                        // The end of an interim (1xx) response is not the end of the exchange.
+                        interim = !(content instanceof LastHttpContent);
+                        lastWrite = ctx.write(content);
+                    } else if (msg instanceof HttpContent content) {
                         frontEnd.metrics().bytes(cls.name(), content.content().readableBytes());
-                        complete |= content instanceof LastHttpContent;
+                        boolean last = content instanceof LastHttpContent;
+                        complete |= last;
+                        if (tee != null) {
+                            // Copied before the write, which releases the content once sent.
+                            tee.content(content.content());
+                            if (last) {
+                                tee.end();
+                            }
+                        }
                         lastWrite = ctx.write(content);
                     }
                 }
@@ -401,7 +523,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (complete && !finished) {
                 finished = true;
                 codec.finishAndReleaseAll();
-                frontEnd.metrics().answered(cls.name(), "BYPASS", status, System.nanoTime() - startNanos);
+                frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
+                frontEnd.cache().count(cacheResult);
                 exchangeDone(clientKeepAlive && requestDone);
             } else if (fin && !finished) {
                 failUpstream(502, "the back-end ended the response early");
@@ -411,8 +534,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private HttpResponse responseHead(HttpResponse res) {
             responseStarted = true;
             status = res.status().code();
+            if (tee != null && !interim) {
+                tee.head(res);
+            }
+            frontEnd.cache().invalidateAfter(site.name(), request, res);
             HttpResponse out = HttpForwarding.forwardResponse(res, frontEnd.name(), method);
-            out.headers().set("X-Cache", "BYPASS");
+            out.headers().remove(CachedResponses.SURROGATE_KEY);
+            out.headers().set("X-Cache", cacheResult.xCache());
             if (!clientKeepAlive || !requestDone) {
                 out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
@@ -439,7 +567,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             finished = true;
             stream.reset(ResetCode.CANCELLED, reason);
             codec.finishAndReleaseAll();
-            frontEnd.metrics().answered(cls.name(), "BYPASS", status, System.nanoTime() - startNanos);
+            if (tee != null) {
+                tee.fail(status, reason);
+            }
+            frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
+            frontEnd.cache().count(cacheResult);
             if (responseStarted) {
                 closing = true;
                 releaseInbound();
@@ -455,16 +587,201 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             writeError(status, reason, close, HttpMethod.HEAD.equals(method));
         }
 
-        void clientGone() {
+        @Override
+        public void clientGone() {
             if (!finished) {
                 finished = true;
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
                 codec.finishAndReleaseAll();
+                if (tee != null) {
+                    tee.abandon("the client closed the connection");
+                }
             }
             Arrival a;
             while ((a = arrived.poll()) != null) {
                 a.data.release();
             }
+        }
+    }
+
+    /**
+     * A GET or HEAD the cache takes on: answered from a stored response, or after waiting for a
+     * fill (its own or another request's), or handed to an {@link Exchange} when it has to go to
+     * the back-end itself. Runs on the client's loop; fill results are handed over to it.
+     */
+    private final class CacheAnswer implements Pending {
+        private final HttpRequest request;
+        private final ClientClass cls;
+        private final Site site;
+        private final long startNanos;
+        private final boolean clientKeepAlive;
+        private HttpCache.Lookup lookup;
+        private boolean requestDone;
+        private boolean responseDone;
+        private boolean gone;
+        private boolean retried;
+
+        CacheAnswer(HttpRequest request, ClientClass cls, Site site, long startNanos, HttpCache.Lookup lookup) {
+            this.request = request;
+            this.cls = cls;
+            this.site = site;
+            this.startNanos = startNanos;
+            this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+            this.lookup = lookup;
+        }
+
+        /** Acts on the lookup. */
+        void answer(boolean mayWait) {
+            HttpCache cache = frontEnd.cache();
+            switch (lookup.kind()) {
+                case HIT, STALE, STALE_REVALIDATE -> {
+                    CachedResponses.Rendered r = cache.serve(lookup, request);
+                    if (r != null) {
+                        respond(r, lookup.kind() == HttpCache.Lookup.Kind.HIT ? CacheResult.HIT : CacheResult.STALE,
+                                null);
+                    } else {
+                        // Evicted between lookup and serving: look again, once.
+                        lookup = cache.lookup(site.name(), site.cache(), request);
+                        if (lookup.kind() == HttpCache.Lookup.Kind.MISS || lookup.kind() == HttpCache.Lookup.Kind.VALIDATE) {
+                            fetch(mayWait);
+                        } else {
+                            forward(request, cls, site, startNanos, CacheResult.MISS, null, requestDone);
+                        }
+                    }
+                }
+                case GATEWAY_TIMEOUT -> answerError(request, cls, startNanos, CacheResult.MISS, 504,
+                        "only-if-cached: no usable stored response");
+                case MISS, VALIDATE -> fetch(mayWait);
+                default -> forward(request, cls, site, startNanos, CacheResult.BYPASS, null, requestDone);
+            }
+        }
+
+        private void fetch(boolean mayWait) {
+            HttpCache.Fetch f = frontEnd.cache().fetch(lookup, request, mayWait);
+            switch (f.kind()) {
+                case JOIN -> await(f.fill(), false);
+                case LEAD_DETACHED -> {
+                    await(f.fill(), true);
+                    frontEnd.fetchForCache(f.fill(), frontEnd.ring(cls), cls.name());
+                }
+                default -> forward(request, cls, site, startNanos, CacheResult.MISS, f.fill(), requestDone);
+            }
+        }
+
+        private void await(CacheFill fill, boolean leader) {
+            fill.result().whenComplete((result, error) -> ctx.executor().execute(() -> {
+                if (error != null) {
+                    filled(CacheFill.Result.failed(502, error.toString()), leader);
+                } else {
+                    filled(result, leader);
+                }
+            }));
+        }
+
+        private void filled(CacheFill.Result result, boolean leader) {
+            if (gone || current != this) {
+                return;
+            }
+            switch (result.outcome()) {
+                case STORED -> {
+                    CachedResponses.Rendered r = result.matches(request) ? frontEnd.cache().serve(result, request) : null;
+                    if (r == null) {
+                        // Another variant, or gone already: this request goes itself, without waiting again.
+                        fetch(false);
+                    } else if (result.validated()) {
+                        respond(r, CacheResult.REVALIDATED, null);
+                    } else if (leader) {
+                        respond(r, CacheResult.MISS, null);
+                    } else {
+                        respond(r, CacheResult.HIT, "COLLAPSED");
+                    }
+                }
+                case UNCACHEABLE -> fetch(false);
+                case RELEASED -> {
+                    if (retried) {
+                        fetch(false);
+                    } else {
+                        retried = true;
+                        lookup = frontEnd.cache().lookup(site.name(), site.cache(), request);
+                        answer(true);
+                    }
+                }
+                default -> {
+                    CachedResponses.Rendered stale = frontEnd.cache().serveStaleOnError(lookup, request);
+                    if (stale != null) {
+                        respond(stale, CacheResult.STALE, null);
+                    } else {
+                        answerError(request, cls, startNanos, CacheResult.MISS, result.status() >= 500
+                                ? result.status() : 502, result.reason());
+                    }
+                }
+            }
+        }
+
+        private void respond(CachedResponses.Rendered r, CacheResult result, String detail) {
+            HttpResponse head = r.head();
+            head.headers().set("X-Cache", result.xCache());
+            String d = detail != null ? detail : result.detail();
+            if (d != null) {
+                head.headers().set("X-Cache-Detail", d);
+            }
+            if (!clientKeepAlive) {
+                head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            int bytes = r.body() == null ? 0 : r.body().readableBytes();
+            frontEnd.metrics().answered(cls.name(), result.xCache(), head.status().code(),
+                    System.nanoTime() - startNanos);
+            frontEnd.metrics().bytes(cls.name(), bytes);
+            frontEnd.cache().count(result);
+            ctx.write(head);
+            ChannelFuture f = ctx.writeAndFlush(r.body() == null ? LastHttpContent.EMPTY_LAST_CONTENT
+                    : new DefaultLastHttpContent(r.body()));
+            if (ctx.channel().isWritable()) {
+                responseWritten();
+            } else {
+                // Backpressure: the next pipelined request waits until this response has left.
+                f.addListener(x -> responseWritten());
+            }
+        }
+
+        private void responseWritten() {
+            responseDone = true;
+            if (requestDone && current == this) {
+                exchangeDone(clientKeepAlive);
+            }
+        }
+
+        @Override
+        public boolean requestDone() {
+            return requestDone;
+        }
+
+        @Override
+        public boolean canTakeBody() {
+            return true;
+        }
+
+        @Override
+        public boolean wantsRequestBytes() {
+            return !requestDone;
+        }
+
+        @Override
+        public void requestBody(HttpContent content) {
+            // Only requests without a body reach the cache: this is the empty end of the request.
+            boolean last = content instanceof LastHttpContent;
+            content.release();
+            if (last) {
+                requestDone = true;
+                if (responseDone && current == this) {
+                    exchangeDone(clientKeepAlive);
+                }
+            }
+        }
+
+        @Override
+        public void clientGone() {
+            gone = true;
         }
     }
 

@@ -19,9 +19,11 @@ public final class Dns {
 
     public static final int TYPE_A = 1;
     public static final int TYPE_NS = 2;
+    public static final int TYPE_CNAME = 5;
     public static final int TYPE_SOA = 6;
     public static final int TYPE_AAAA = 28;
     public static final int TYPE_OPT = 41;
+    public static final int TYPE_DS = 43;
     public static final int TYPE_IXFR = 251;
     public static final int TYPE_AXFR = 252;
     public static final int TYPE_ANY = 255;

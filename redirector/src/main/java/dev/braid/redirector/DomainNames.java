@@ -37,10 +37,17 @@ final class DomainNames {
         return key.isEmpty() ? "." : key + '.';
     }
 
-    /** The parent of a key, or {@code null} for a single label or the root. */
+    /** The parent of a key, or {@code null} for a single label or the root. Escaped dots ({@code \.}) stay in their label. */
     static String parent(String key) {
-        int dot = key.indexOf('.');
-        return dot < 0 ? null : key.substring(dot + 1);
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == '.') {
+                return key.substring(i + 1);
+            }
+        }
+        return null;
     }
 
     static int labelCount(String key) {
@@ -54,31 +61,6 @@ final class DomainNames {
             }
         }
         return n;
-    }
-
-    /**
-     * Octets {@code name} takes on the wire, written in full (one length octet per label, the
-     * terminating zero), which is how Netty's record encoder writes every name.
-     */
-    static int wireLength(String name) {
-        int end = name.endsWith(".") ? name.length() - 1 : name.length();
-        return end == 0 ? 1 : end + 2;
-    }
-
-    /** {@code key} encoded as an uncompressed wire name, for names inside RDATA (NS, SOA). */
-    static byte[] toWire(String key) {
-        byte[] out = new byte[wireLength(key)];
-        int pos = 0;
-        if (!key.isEmpty()) {
-            for (String label : key.split("\\.")) {
-                out[pos++] = (byte) label.length();
-                for (int i = 0; i < label.length(); i++) {
-                    out[pos++] = (byte) label.charAt(i);
-                }
-            }
-        }
-        out[pos] = 0;
-        return out;
     }
 
     /**

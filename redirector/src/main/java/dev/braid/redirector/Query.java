@@ -62,7 +62,12 @@ public record Query(int id, int opcode, boolean recursionDesired, boolean checki
      * @param udpPayloadSize the sender's UDP payload size (the OPT record's CLASS)
      * @param version        the EDNS version
      * @param dnssecOk       the DO bit
+     * @param clientSubnet   the EDNS Client Subnet option (RFC 7871), or null
      */
-    public record Edns(int udpPayloadSize, int version, boolean dnssecOk) {
+    public record Edns(int udpPayloadSize, int version, boolean dnssecOk, ClientSubnet clientSubnet) {
+
+        public Edns(int udpPayloadSize, int version, boolean dnssecOk) {
+            this(udpPayloadSize, version, dnssecOk, null);
+        }
     }
 }

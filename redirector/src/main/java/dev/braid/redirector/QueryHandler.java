@@ -1,12 +1,12 @@
 package dev.braid.redirector;
 
+import dev.braid.managers.config.DnsSettings;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.codec.dns.DatagramDnsQuery;
-import io.netty.handler.codec.dns.DnsQuery;
-import io.netty.handler.codec.dns.DnsResponse;
+import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -16,14 +16,23 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
- * Last handler of both pipelines: answers each decoded {@link DnsQuery} from the live
- * {@link ZoneView} and answers FORMERR to a message Netty's decoder rejected when its header was
- * readable. It releases every query it receives, reads the live view once per query and never
- * blocks. Over UDP an answer is cut to the client's limit (TC set when the answer section had to
- * go); over TCP a rejected message closes the connection after its FORMERR, so no bytes after a
- * broken message are ever parsed.
+ * Answers DNS messages: UDP datagrams, or TCP messages already split from their two-octet length
+ * prefix. It reads each query with {@link MessageReader}, answers from the live {@link ZoneView}
+ * (read once per query) and writes with {@link MessageWriter} into a pooled buffer. It releases
+ * every message it receives and never blocks.
+ *
+ * <ul>
+ *   <li>A message shorter than a header, or with QR set, is dropped (answering responses could make
+ *       two servers bounce packets forever); over TCP the connection is closed.</li>
+ *   <li>A message whose header is readable but whose body is not is answered FORMERR with its ID;
+ *       over TCP the connection is closed after it, so no bytes after a broken message are parsed.</li>
+ *   <li>UDP answers are cut to the client's limit (TC set when a whole answer RRset had to go) and
+ *       pass the response rate limiter; TCP answers go whole.</li>
+ * </ul>
+ * Confined to its channel's event loop.
  */
 final class QueryHandler extends ChannelInboundHandlerAdapter {
 
@@ -32,20 +41,23 @@ final class QueryHandler extends ChannelInboundHandlerAdapter {
     private final int transport;
     private final AtomicReference<ZoneView> view;
     private final AtomicInteger rotation;
-    private final PendingHeaders pending;
     private final RedirectorMetrics metrics;
+    private final Supplier<DnsSettings.RrlSettings> rrlSettings;
     private final ChannelFutureListener writeFailures;
+    private final MessageWriter writer = new MessageWriter();
+    private DnsSettings.RrlSettings rrlInUse;
+    private ResponseRateLimiter limiter;
     private boolean flushPending;
     /** A TCP connection that sent a broken message: it is not read again, only closed. */
     private boolean closing;
 
-    QueryHandler(int transport, AtomicReference<ZoneView> view, AtomicInteger rotation, PendingHeaders pending,
-                 RedirectorMetrics metrics) {
+    QueryHandler(int transport, AtomicReference<ZoneView> view, AtomicInteger rotation, RedirectorMetrics metrics,
+                 Supplier<DnsSettings.RrlSettings> rrlSettings) {
         this.transport = transport;
         this.view = view;
         this.rotation = rotation;
-        this.pending = pending;
         this.metrics = metrics;
+        this.rrlSettings = rrlSettings;
         this.writeFailures = f -> {
             if (!f.isSuccess()) {
                 metrics.dropped(transport, "write_failed");
@@ -56,90 +68,163 @@ final class QueryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof DnsQuery query) || closing) {
+        if (closing) {
             ReferenceCountUtil.release(msg);
             return;
         }
         try {
-            pending.take();
-            long start = System.nanoTime();
-            Answer answer;
-            Query q = null;
-            try {
-                q = WireCodec.query(query);
-                answer = view.get().answer(q, rotation.getAndIncrement());
-            } catch (RuntimeException e) {
-                // A bug must cost one answer, never the server.
-                log.warn("redirector {}: cannot answer query {}", RedirectorMetrics.transport(transport), query, e);
-                Query header = q != null ? q : new Query(query.id(), query.opCode().byteValue() & 0xF,
-                        query.isRecursionDesired(), false, List.of(), null, 0);
-                answer = Answer.error(header, Dns.RCODE_SERVFAIL, q != null);
+            if (msg instanceof DatagramPacket packet) {
+                udp(ctx, packet);
+            } else if (msg instanceof ByteBuf frame) {
+                tcp(ctx, frame);
             }
-            InetSocketAddress client = null;
-            InetSocketAddress local = null;
-            if (query instanceof DatagramDnsQuery datagram) {
-                client = datagram.sender();
-                local = datagram.recipient();
-                answer = answer.truncatedTo(q != null ? q.udpResponseLimit() : Dns.CLASSIC_UDP_LIMIT);
-            } else {
-                answer = answer.truncatedTo(Dns.TCP_LIMIT);
-            }
-            send(ctx, answer, local, client, start);
         } finally {
-            query.release();
+            ReferenceCountUtil.release(msg);
         }
     }
 
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof DecoderException)) {
-            if (transport == RedirectorMetrics.TCP) {
-                log.debug("redirector tcp: closing {}", ctx.channel().remoteAddress(), cause);
-                ctx.close();
-            } else {
-                // The one UDP socket serves every client: an error about one client (an ICMP port
-                // unreachable, say) must not close it.
-                log.debug("redirector udp: {}", cause.toString());
-            }
+    private void udp(ChannelHandlerContext ctx, DatagramPacket packet) {
+        ByteBuf in = packet.content();
+        if (in.readableBytes() < Dns.HEADER_SIZE) {
+            metrics.dropped(transport, "short");
             return;
         }
-        PendingHeaders.Header header = pending.take();
-        log.debug("redirector {}: undecodable message (id {}): {}", RedirectorMetrics.transport(transport),
-                header.id(), cause.getMessage());
-        boolean answerable = header != PendingHeaders.UNREADABLE && !header.isResponse();
-        if (!answerable) {
-            metrics.dropped(transport, "malformed");
-        }
-        Answer formErr = answerable ? Answer.error(header.asQuery(), Dns.RCODE_FORMERR, false) : null;
-        if (transport == RedirectorMetrics.UDP) {
-            if (formErr != null) {
-                InetSocketAddress local = ctx.channel().localAddress() instanceof InetSocketAddress a ? a : null;
-                send(ctx, formErr, local, header.sender(), System.nanoTime());
-            }
+        if ((in.getUnsignedByte(in.readerIndex() + 2) & 0x80) != 0) {
+            metrics.dropped(transport, "response");
             return;
         }
+        long start = System.nanoTime();
+        InetSocketAddress client = packet.sender();
+        byte[] resolver = client.getAddress() == null ? null : client.getAddress().getAddress();
+        Answered a = answer(in, resolver);
+        if (!ctx.channel().isWritable()) {
+            // Answers a full socket cannot take are dropped here rather than queued without bound.
+            metrics.dropped(transport, "backpressure");
+            return;
+        }
+        Answer answer = a.answer;
+        if (resolver != null) {
+            ResponseRateLimiter rrl = limiter();
+            if (rrl != null) {
+                switch (rrl.check(resolver, answer, start)) {
+                    case DROP -> {
+                        metrics.dropped(transport, "rate_limit");
+                        return;
+                    }
+                    case SLIP -> {
+                        metrics.rateLimitSlipped();
+                        answer = answer.emptyTruncated();
+                    }
+                    default -> {
+                    }
+                }
+            }
+        }
+        int limit = a.query != null ? a.query.udpResponseLimit() : Dns.CLASSIC_UDP_LIMIT;
+        ByteBuf out = ctx.alloc().ioBuffer(Math.min(limit, 512));
+        boolean sent = false;
+        try {
+            boolean tc = writer.write(answer, out, limit);
+            metrics.answered(transport, answer.rcode(), tc, start);
+            ctx.write(new DatagramPacket(out, client, packet.recipient())).addListener(writeFailures);
+            sent = true;
+            flushPending = true;
+        } finally {
+            if (!sent) {
+                out.release();
+            }
+        }
+    }
+
+    private void tcp(ChannelHandlerContext ctx, ByteBuf frame) {
+        if (frame.readableBytes() < Dns.HEADER_SIZE || (frame.getUnsignedByte(frame.readerIndex() + 2) & 0x80) != 0) {
+            metrics.dropped(transport, frame.readableBytes() < Dns.HEADER_SIZE ? "short" : "response");
+            close(ctx, null, 0);
+            return;
+        }
+        long start = System.nanoTime();
+        byte[] resolver = ctx.channel().remoteAddress() instanceof InetSocketAddress isa && isa.getAddress() != null
+                ? isa.getAddress().getAddress() : null;
+        Answered a = answer(frame, resolver);
+        if (a.query == null) {
+            close(ctx, a.answer, start);
+            return;
+        }
+        write(ctx, a.answer, start);
+        flushPending = true;
+    }
+
+    private ChannelFuture write(ChannelHandlerContext ctx, Answer answer, long start) {
+        ByteBuf out = ctx.alloc().ioBuffer(514);
+        boolean sent = false;
+        try {
+            out.writeShort(0);
+            writer.write(answer, out, Dns.TCP_LIMIT);
+            out.setShort(0, out.readableBytes() - 2);
+            metrics.answered(transport, answer.rcode(), false, start);
+            ChannelFuture f = ctx.write(out).addListener(writeFailures);
+            sent = true;
+            return f;
+        } finally {
+            if (!sent) {
+                out.release();
+            }
+        }
+    }
+
+    private void close(ChannelHandlerContext ctx, Answer formErr, long start) {
         closing = true;
         ctx.channel().config().setAutoRead(false);
         if (formErr != null) {
-            metrics.answered(transport, formErr, System.nanoTime());
-            ctx.writeAndFlush(WireCodec.response(formErr, null, null))
-                    .addListener(writeFailures).addListener(ChannelFutureListener.CLOSE);
+            write(ctx, formErr, start).addListener(ChannelFutureListener.CLOSE);
+            ctx.flush();
         } else {
             ctx.close();
         }
     }
 
-    private void send(ChannelHandlerContext ctx, Answer answer, InetSocketAddress local, InetSocketAddress client,
-                      long start) {
-        if (transport == RedirectorMetrics.UDP && !ctx.channel().isWritable()) {
-            // Answers a full socket cannot take are dropped here rather than queued without bound.
-            metrics.dropped(transport, "backpressure");
-            return;
+    private record Answered(Query query, Answer answer) {
+    }
+
+    /** The answer to the message in {@code in}: FORMERR (and no query) when its body does not decode. */
+    private Answered answer(ByteBuf in, byte[] resolver) {
+        Query q;
+        try {
+            q = MessageReader.read(in);
+        } catch (MalformedMessageException e) {
+            int flags = in.getUnsignedShort(in.readerIndex() + 2);
+            Query header = new Query(in.getUnsignedShort(in.readerIndex()), (flags >>> 11) & 0xF,
+                    (flags & 0x0100) != 0, (flags & 0x0010) != 0, List.of(), null, 0);
+            return new Answered(null, Answer.error(header, Dns.RCODE_FORMERR, false));
         }
-        DnsResponse response = WireCodec.response(answer, local, client);
-        metrics.answered(transport, answer, start);
-        ctx.write(response).addListener(writeFailures);
-        flushPending = true;
+        try {
+            return new Answered(q, view.get().answer(q, resolver, rotation.getAndIncrement()));
+        } catch (RuntimeException e) {
+            // A bug must cost one answer, never the server.
+            log.warn("redirector {}: cannot answer query {}", RedirectorMetrics.transport(transport), q, e);
+            return new Answered(q, Answer.error(q, Dns.RCODE_SERVFAIL, q.questions().size() == 1));
+        }
+    }
+
+    private ResponseRateLimiter limiter() {
+        DnsSettings.RrlSettings current = rrlSettings == null ? null : rrlSettings.get();
+        if (current != rrlInUse) {
+            rrlInUse = current;
+            limiter = current != null && current.responsesPerSecond() > 0 ? new ResponseRateLimiter(current) : null;
+        }
+        return limiter;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (transport == RedirectorMetrics.TCP) {
+            log.debug("redirector tcp: closing {}", ctx.channel().remoteAddress(), cause);
+            ctx.close();
+        } else {
+            // The one UDP socket serves every client: an error about one client (an ICMP port
+            // unreachable surfacing as an exception) must not close it.
+            log.debug("redirector udp: {}", cause.toString());
+        }
     }
 
     @Override

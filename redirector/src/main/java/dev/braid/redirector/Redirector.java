@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,6 +50,13 @@ public final class Redirector implements AutoCloseable {
 
     private final Options options;
     private final AtomicReference<ZoneView> view = new AtomicReference<>(ZoneView.empty());
+    /** The compiled configuration without live state, and the live inputs; guarded by {@code this}. */
+    private ZoneView compiled = ZoneView.empty();
+    private NodeState nodeState = NodeState.NONE;
+    private Map<String, ProbeResult> probeResults = Map.of();
+    private volatile BraidConfig config;
+    private volatile FrontEndProber prober;
+    private volatile AutoCloseable stateSubscription;
     private final AtomicInteger tcpConnections = new AtomicInteger();
     private final ChannelGroup channels = new DefaultChannelGroup("redirector", ImmediateEventExecutor.INSTANCE);
     private final DnsChannels setup;
@@ -60,7 +68,10 @@ public final class Redirector implements AutoCloseable {
         RedirectorMetrics metrics = new RedirectorMetrics(options.metrics(), () -> view.get().version(),
                 tcpConnections::get);
         this.setup = new DnsChannels(view, metrics, options.tcpIdleTimeout().toNanos(), options.maxTcpConnections(),
-                channels, tcpConnections);
+                channels, tcpConnections, () -> {
+                    BraidConfig c = config;
+                    return c == null ? null : c.dns().rrl();
+                });
     }
 
     /**
@@ -75,6 +86,16 @@ public final class Redirector implements AutoCloseable {
             redirector.update(options.config(), options.configVersion());
         }
         redirector.bind();
+        if (options.probes()) {
+            redirector.prober = new FrontEndProber(options.loops(), redirector::probed);
+            BraidConfig c = redirector.config;
+            if (c != null) {
+                redirector.prober.update(c);
+            }
+        }
+        if (options.nodeStates() != null) {
+            redirector.stateSubscription = options.nodeStates().subscribe(redirector::updateState);
+        }
         return redirector;
     }
 
@@ -88,20 +109,48 @@ public final class Redirector implements AutoCloseable {
      */
     public void update(BraidConfig config, long version) {
         ZoneView next = ZoneView.compile(config, version, options.nodeName());
-        ZoneView current;
-        do {
-            current = view.get();
-            if (version < current.version()) {
-                throw new IllegalArgumentException("version: " + version + " (expected: >= " + current.version()
+        synchronized (this) {
+            if (version < compiled.version()) {
+                throw new IllegalArgumentException("version: " + version + " (expected: >= " + compiled.version()
                         + ", the version in use)");
             }
-        } while (!view.compareAndSet(current, next));
+            compiled = next;
+            this.config = config;
+            publish();
+        }
+        FrontEndProber p = prober;
+        if (p != null) {
+            p.update(config);
+        }
         if (options.nodeName() != null && config.redirector(options.nodeName()) == null) {
             log.warn("redirector {}: not among the configured redirectors; answering with {} address(es) per answer",
                     options.nodeName(), next.answerCount());
         }
         log.info("redirector: configuration version {} applied, {} zone(s): {}", version, next.zones().size(),
                 next.zones());
+    }
+
+    /**
+     * Makes {@code state} the managers' live view of the front-ends: a front-end marked failed
+     * leaves the very next answer. Safe from any thread.
+     */
+    public void updateState(NodeState state) {
+        synchronized (this) {
+            nodeState = state;
+            publish();
+        }
+    }
+
+    private void probed(Map<String, ProbeResult> results) {
+        synchronized (this) {
+            probeResults = results;
+            publish();
+        }
+    }
+
+    /** Joins the compiled configuration with the live inputs and swaps the result in; holds {@code this}. */
+    private void publish() {
+        view.set(compiled.withLiveState(nodeState, probeResults));
     }
 
     /** The view queries are answered from now. */
@@ -118,6 +167,18 @@ public final class Redirector implements AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            AutoCloseable sub = stateSubscription;
+            if (sub != null) {
+                try {
+                    sub.close();
+                } catch (Exception e) {
+                    log.warn("redirector: closing the node-state subscription failed", e);
+                }
+            }
+            FrontEndProber p = prober;
+            if (p != null) {
+                p.close();
+            }
             channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
     }
@@ -188,9 +249,13 @@ public final class Redirector implements AutoCloseable {
      * @param config            the configuration to answer from at once (default: none; every query is
      *                          REFUSED until {@link Redirector#update} is called)
      * @param configVersion     the version of {@code config}
+     * @param probes            whether the redirector probes the front-ends itself (default true)
+     * @param nodeStates        where the managers' live state comes from (default: none; front-ends count
+     *                          as healthy and idle unless the redirector's own probes say otherwise)
      */
     public record Options(EventLoops loops, InetSocketAddress listen, Metrics metrics, String nodeName,
-                          Duration tcpIdleTimeout, int maxTcpConnections, BraidConfig config, long configVersion) {
+                          Duration tcpIdleTimeout, int maxTcpConnections, BraidConfig config, long configVersion,
+                          boolean probes, NodeStateSource nodeStates) {
 
         public static final InetSocketAddress DEFAULT_LISTEN = new InetSocketAddress("0.0.0.0", 5300);
         public static final Duration DEFAULT_TCP_IDLE_TIMEOUT = Duration.ofSeconds(10);
@@ -231,6 +296,8 @@ public final class Redirector implements AutoCloseable {
             private int maxTcpConnections = DEFAULT_MAX_TCP_CONNECTIONS;
             private BraidConfig config;
             private long configVersion;
+            private boolean probes = true;
+            private NodeStateSource nodeStates;
 
             private Builder(EventLoops loops) {
                 this.loops = loops;
@@ -268,9 +335,20 @@ public final class Redirector implements AutoCloseable {
                 return this;
             }
 
+            /** Whether to probe the front-ends' HTTP ports (TCP connect, {@code dns.probe} settings). */
+            public Builder probes(boolean probes) {
+                this.probes = probes;
+                return this;
+            }
+
+            public Builder nodeStates(NodeStateSource nodeStates) {
+                this.nodeStates = nodeStates;
+                return this;
+            }
+
             public Options build() {
                 return new Options(loops, listen, metrics != null ? metrics : new Metrics(), nodeName,
-                        tcpIdleTimeout, maxTcpConnections, config, configVersion);
+                        tcpIdleTimeout, maxTcpConnections, config, configVersion, probes, nodeStates);
             }
         }
     }

@@ -13,7 +13,9 @@ import java.util.function.LongSupplier;
  *   <li>{@code braid_redirector_dropped_total{transport,reason}}: messages dropped unanswered
  *       ({@code short}: no whole header; {@code response}: QR set; {@code malformed}: undecodable
  *       and no readable header; {@code backpressure}: UDP socket not writable; {@code write_failed};
- *       {@code connection_limit}: TCP connections over the limit);</li>
+ *       {@code connection_limit}: TCP connections over the limit; {@code rate_limit}: UDP answers
+ *       over the response rate limit);</li>
+ *   <li>{@code braid_redirector_rate_limit_slipped_total}: answers over the rate limit sent empty with TC;</li>
  *   <li>{@code braid_redirector_answer_seconds{transport}}: time from a decoded query to its queued answer;</li>
  *   <li>{@code braid_redirector_config_version}: the configuration version answered from (-1: none yet);</li>
  *   <li>{@code braid_redirector_tcp_connections}: TCP connections open now.</li>
@@ -31,6 +33,7 @@ final class RedirectorMetrics {
     private final Metrics.Counter dropped;
     private final Metrics.Histogram.Child[] latency = new Metrics.Histogram.Child[2];
     private final LongAdder[] truncated = new LongAdder[2];
+    private final LongAdder slipped;
     /** Pre-resolved children for the codes this server sends, so the data path allocates nothing. */
     private final LongAdder[][] byRcode = new LongAdder[2][Dns.RCODE_BADVERS + 1];
 
@@ -45,6 +48,8 @@ final class RedirectorMetrics {
                 "Time from a decoded DNS query to its queued answer, in seconds.",
                 new double[] {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1},
                 "transport");
+        slipped = metrics.counter("braid_redirector_rate_limit_slipped_total",
+                "UDP answers over the rate limit sent empty with TC set (the RRL slip).").labels();
         for (int t = 0; t < 2; t++) {
             latency[t] = histogram.labels(TRANSPORTS[t]);
             truncated[t] = truncatedCounter.labels(TRANSPORTS[t]);
@@ -63,18 +68,21 @@ final class RedirectorMetrics {
         return TRANSPORTS[transport];
     }
 
-    void answered(int transport, Answer answer, long startNanos) {
-        int rcode = answer.rcode();
+    void answered(int transport, int rcode, boolean truncatedAnswer, long startNanos) {
         LongAdder counter = rcode < byRcode[transport].length ? byRcode[transport][rcode] : null;
         if (counter != null) {
             counter.increment();
         } else {
             queries.inc(TRANSPORTS[transport], Dns.rcodeName(rcode));
         }
-        if (answer.truncated()) {
+        if (truncatedAnswer) {
             truncated[transport].increment();
         }
         latency[transport].observe((System.nanoTime() - startNanos) / 1e9);
+    }
+
+    void rateLimitSlipped() {
+        slipped.increment();
     }
 
     void dropped(int transport, String reason) {

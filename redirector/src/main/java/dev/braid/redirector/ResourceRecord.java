@@ -1,30 +1,22 @@
 package dev.braid.redirector;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * One resource record of class IN with its RDATA in wire form. Immutable: the RDATA array is
- * shared between answers (a compiled view builds each record once), so it is never handed out for
- * writing; {@link #rdata()} returns a copy.
+ * One resource record of class IN. Its RDATA is kept as the domain names it starts with (written
+ * compressed where RFC 3597 §4 allows it: NS, CNAME, SOA) followed by fixed octets (the address of
+ * an A or AAAA record, the five counters of an SOA). Immutable and shared between answers.
  */
 public final class ResourceRecord {
 
     private final String name;
     private final int type;
     private final long ttl;
-    private final byte[] rdata;
+    private final String[] rdataNames;
+    private final byte[] rdataTail;
 
-    /**
-     * @param name  the owner name in presentation form
-     * @param type  the record type
-     * @param ttl   time to live in seconds, 0..2147483647 (RFC 2181 §8)
-     * @param rdata the RDATA in wire form
-     */
-    public ResourceRecord(String name, int type, long ttl, byte[] rdata) {
-        this(name, type, ttl, rdata.clone(), true);
-    }
-
-    private ResourceRecord(String name, int type, long ttl, byte[] rdata, boolean owned) {
+    private ResourceRecord(String name, int type, long ttl, String[] rdataNames, byte[] rdataTail) {
         if (name == null) {
             throw new IllegalArgumentException("name: null (expected: a domain name)");
         }
@@ -34,7 +26,31 @@ public final class ResourceRecord {
         this.name = name;
         this.type = type;
         this.ttl = ttl;
-        this.rdata = rdata;
+        this.rdataNames = rdataNames;
+        this.rdataTail = rdataTail;
+    }
+
+    /** A record whose RDATA holds no names (A, AAAA, or any type carried opaquely). */
+    public static ResourceRecord of(String name, int type, long ttl, byte[] rdata) {
+        return new ResourceRecord(name, type, ttl, new String[0], rdata.clone());
+    }
+
+    /** An NS or CNAME record pointing at {@code target} (presentation form). */
+    public static ResourceRecord pointer(String name, int type, long ttl, String target) {
+        return new ResourceRecord(name, type, ttl, new String[] {target}, new byte[0]);
+    }
+
+    /** An SOA record: two names, then serial, refresh, retry, expire and minimum. */
+    public static ResourceRecord soa(String name, long ttl, String mname, String rname, long serial, long refresh,
+                                     long retry, long expire, long minimum) {
+        byte[] tail = new byte[20];
+        long[] values = {serial, refresh, retry, expire, minimum};
+        for (int i = 0; i < 5; i++) {
+            for (int b = 0; b < 4; b++) {
+                tail[i * 4 + b] = (byte) (values[i] >>> (24 - 8 * b));
+            }
+        }
+        return new ResourceRecord(name, Dns.TYPE_SOA, ttl, new String[] {mname, rname}, tail);
     }
 
     public String name() {
@@ -49,39 +65,48 @@ public final class ResourceRecord {
         return ttl;
     }
 
-    /** A copy of the RDATA in wire form. */
-    public byte[] rdata() {
-        return rdata.clone();
+    /** The domain names at the start of the RDATA, in presentation form (empty for A and AAAA). */
+    public List<String> rdataNames() {
+        return List.of(rdataNames);
     }
 
-    /** The RDATA itself, for the wire layer, which only reads it. */
-    byte[] sharedRdata() {
-        return rdata;
+    /** A copy of the RDATA octets after its names (the whole RDATA of A and AAAA). */
+    public byte[] rdataTail() {
+        return rdataTail.clone();
+    }
+
+    String[] sharedNames() {
+        return rdataNames;
+    }
+
+    byte[] sharedTail() {
+        return rdataTail;
     }
 
     /** The same data under another owner name: answers carry the query's spelling of the name. */
     ResourceRecord withName(String owner) {
-        return owner.equals(name) ? this : new ResourceRecord(owner, type, ttl, rdata, true);
+        return owner.equals(name) ? this : new ResourceRecord(owner, type, ttl, rdataNames, rdataTail);
     }
 
-    /** Octets this record takes on the wire with its owner name written in full. */
-    int wireSize() {
-        return DomainNames.wireLength(name) + 10 + rdata.length;
+    /** The same record with another TTL (negative answers cap the SOA's TTL, RFC 2308 §3). */
+    ResourceRecord withTtl(long newTtl) {
+        return newTtl == ttl ? this : new ResourceRecord(name, type, newTtl, rdataNames, rdataTail);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof ResourceRecord r && r.name.equals(name) && r.type == type && r.ttl == ttl
-                && Arrays.equals(r.rdata, rdata);
+                && Arrays.equals(r.rdataNames, rdataNames) && Arrays.equals(r.rdataTail, rdataTail);
     }
 
     @Override
     public int hashCode() {
-        return (name.hashCode() * 31 + type) * 31 + Arrays.hashCode(rdata);
+        return (name.hashCode() * 31 + type) * 31 + Arrays.hashCode(rdataTail);
     }
 
     @Override
     public String toString() {
-        return name + ' ' + ttl + " IN type" + type + ' ' + Arrays.toString(rdata);
+        return name + ' ' + ttl + " IN type" + type + ' ' + String.join(" ", rdataNames) + ' '
+                + Arrays.toString(rdataTail);
     }
 }

@@ -51,7 +51,8 @@ class DnsChannelsTest {
     private DnsChannels channels(int maxTcp) {
         RedirectorMetrics m = new RedirectorMetrics(metrics, () -> view.get().version(), tcpConnections::get);
         return new DnsChannels(view, m, TimeUnit.SECONDS.toNanos(10), maxTcp,
-                new DefaultChannelGroup(ImmediateEventExecutor.INSTANCE), tcpConnections);
+                new DefaultChannelGroup(ImmediateEventExecutor.INSTANCE), tcpConnections,
+                () -> dev.braid.managers.config.DnsSettings.RrlSettings.OFF);
     }
 
     @AfterEach
@@ -172,7 +173,7 @@ class DnsChannelsTest {
         assertTrue(classic.getSection(Section.ANSWER).isEmpty());
         assertEquals(1, classic.getSection(Section.QUESTION).size());
 
-        Message small = exchange(ch, query(2, "www.many.example.", Type.A, 600).toWire());
+        Message small = exchange(ch, query(2, "www.many.example.", Type.A, 520).toWire());
         assertTrue(small.getHeader().getFlag(Flags.TC));
         assertEquals(Dns.UDP_PAYLOAD_SIZE, small.getOPT().getPayloadSize());
 
@@ -293,7 +294,7 @@ class DnsChannelsTest {
         ch.writeInbound(Unpooled.wrappedBuffer(framed(new byte[] {1, 2, 3})));
         assertTrue(readTcp(ch).isEmpty());
         assertFalse(ch.isOpen());
-        assertEquals(1, dropped("tcp", "malformed"));
+        assertEquals(1, dropped("tcp", "short"));
 
         EmbeddedChannel zero = tcp(setup);
         zero.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0}));

@@ -42,7 +42,10 @@ final class TestConfigs {
     }
 
     BraidConfig build() {
-        return new BraidConfig(sites, frontEnds, backEnds, List.of(), redirectors, null, null);
+        // No rate limit: the socket tests ask one name many times from one address.
+        return new BraidConfig(sites, frontEnds, backEnds, List.of(), redirectors, null, null,
+                new dev.braid.managers.config.DnsSettings(null, null, null, null, null, null,
+                        dev.braid.managers.config.DnsSettings.RrlSettings.OFF));
     }
 
     /**

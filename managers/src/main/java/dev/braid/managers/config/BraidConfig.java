@@ -14,10 +14,18 @@ public record BraidConfig(
         List<ClientClass> clientClasses,
         List<RedirectorNode> redirectors,
         ManagersNode managers,
-        TmpSettings tmp) {
+        TmpSettings tmp,
+        DnsSettings dns) {
 
     /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
-    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null);
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null);
+
+    /** A configuration with default {@code dns} settings. */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null);
+    }
 
     public BraidConfig {
         sites = sites == null ? List.of() : List.copyOf(sites);
@@ -27,6 +35,12 @@ public record BraidConfig(
         redirectors = redirectors == null ? List.of() : List.copyOf(redirectors);
         managers = managers == null ? ManagersNode.DEFAULT : managers;
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
+        dns = dns == null ? DnsSettings.DEFAULT : dns;
+    }
+
+    /** This configuration with other {@code dns} settings. */
+    public BraidConfig withDns(DnsSettings dns) {
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns);
     }
 
     /**

@@ -37,6 +37,16 @@ public final class ConfigValidator {
     public static final int MAX_CLASS_WEIGHT = 1000;
     /** Largest DNS TTL of a site's answers, in seconds (one day). */
     public static final int MAX_DNS_TTL_SECONDS = 86_400;
+    /** Smallest byte budget of a front-end's cache (1 MiB). */
+    public static final long MIN_CACHE_BYTES = 1L << 20;
+    /** Largest byte budget of a front-end's cache (1 TiB). */
+    public static final long MAX_CACHE_BYTES = 1L << 40;
+    /** Largest response body one cache entry holds: one buffer (2 GiB - 1). */
+    public static final long MAX_CACHE_OBJECT_BYTES = Integer.MAX_VALUE;
+    /** Largest head start of a proactive refresh, in seconds (one hour). */
+    public static final int MAX_REFRESH_AHEAD_SECONDS = 3_600;
+    /** Largest heuristic freshness lifetime, in seconds (one year). */
+    public static final int MAX_HEURISTIC_SECONDS = 31_536_000;
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
@@ -94,7 +104,10 @@ public final class ConfigValidator {
             RedirectorNode rd = config.redirectors().get(i);
             listeners.node(p, rd.listen(), rd.admin());
             c.atLeast(p + ".answerCount", rd.answerCount(), 1);
+            redirector(c, p, rd);
         }
+
+        DnsChecks.validate(c::fail, config);
 
         listeners.add("managers.listen", config.managers().listen());
         tmp(c, config.tmp());
@@ -134,6 +147,17 @@ public final class ConfigValidator {
             c.atLeast(op + ".freshnessRank", o.freshnessRank(), 0);
             c.atLeast(op + ".maxInFlight", o.maxInFlight(), 1);
         }
+        c.range(p + ".cache.heuristicPercent", site.cache().heuristicPercent(), 0, 100);
+        c.range(p + ".cache.maxHeuristicSeconds", site.cache().maxHeuristicSeconds(), 0, MAX_HEURISTIC_SECONDS);
+    }
+
+    private static void frontEndCache(Check c, String p, CacheSettings cache) {
+        boolean budgetOk = c.range(p + ".maxBytes", cache.maxBytes(), MIN_CACHE_BYTES, MAX_CACHE_BYTES);
+        long maxObject = budgetOk ? Math.min(cache.maxBytes(), MAX_CACHE_OBJECT_BYTES) : MAX_CACHE_OBJECT_BYTES;
+        c.range(p + ".maxObjectBytes", cache.maxObjectBytes(), 1, maxObject,
+                "1.." + maxObject + (budgetOk && maxObject == cache.maxBytes() ? ", at most maxBytes" : ""));
+        c.atLeast(p + ".refreshMinHits", cache.refreshMinHits(), 0);
+        c.range(p + ".refreshAheadSeconds", cache.refreshAheadSeconds(), 1, MAX_REFRESH_AHEAD_SECONDS);
     }
 
     /** Origin names default to their URL, so they may hold any visible characters. */
@@ -164,6 +188,7 @@ public final class ConfigValidator {
             c.fail(p + ".region", fe.region(), Names.NAME_EXPECTED);
         }
         c.atLeast(p + ".capacity", fe.capacity(), 1);
+        frontEndCache(c, p + ".cache", fe.cache());
         c.references(p + ".sites", fe.sites(), siteNames, "the name of a site in sites");
         c.references(p + ".backEnds", fe.backEnds(), backEndNames, "the name of a back-end in backEnds");
         for (int j = 0; j < fe.sites().size(); j++) {
@@ -180,6 +205,49 @@ public final class ConfigValidator {
                         : "a site one of this front-end's backEnds serves; none of " + fe.backEnds() + " lists it");
             }
         }
+    }
+
+    private static void redirector(Check c, String p, RedirectorNode rd) {
+        if (rd.publicAddress() != null && !isUnicastIp(rd.publicAddress())) {
+            c.fail(p + ".publicAddress", rd.publicAddress(), "the IP address resolvers reach this redirector at, "
+                    + "an IPv4 or IPv6 literal, not a wildcard or multicast address");
+        }
+        if (rd.region() != null && !DnsChecks.isLabel(rd.region())) {
+            c.fail(p + ".region", rd.region(), "a region name that is also a DNS label: 1 to 63 letters, digits "
+                    + "and '-', not starting or ending with '-'");
+        }
+        RedirectorNode.ExternalDns x = rd.external();
+        if (x == null) {
+            return;
+        }
+        String xp = p + ".external";
+        InetSocketAddress server = null;
+        try {
+            server = HostPort.parseUnresolved(xp + ".server", x.server());
+        } catch (IllegalArgumentException e) {
+            c.errors.add(e.getMessage());
+        }
+        if (server != null && (literal(server.getHostString()) == null || server.getPort() == 0)) {
+            c.fail(xp + ".server", x.server(), "an IP literal and a port in 1..65535");
+        }
+        if (x.keyName() == null || !Names.isDnsName(stripDot(x.keyName()))) {
+            c.fail(xp + ".keyName", x.keyName(), "the TSIG key's name, a DNS name");
+        }
+        if (!DnsChecks.TSIG_ALGORITHMS.contains(x.algorithm())) {
+            c.fail(xp + ".algorithm", x.algorithm(), String.join(", ", DnsChecks.TSIG_ALGORITHMS));
+        }
+        if ((x.secret() == null) == (x.secretFile() == null)) {
+            c.fail(xp + ".secret", x.secret() == null ? null : "(hidden)", "exactly one of secret and secretFile");
+        } else if (x.secret() != null && !DnsChecks.isBase64Key(x.secret())) {
+            c.fail(xp + ".secret", "(hidden)", "a key of at least 16 bytes in base64");
+        } else if (x.secretFile() != null && x.secretFile().isBlank()) {
+            c.fail(xp + ".secretFile", x.secretFile(), "the path of a file holding the key in base64");
+        }
+        c.range(xp + ".intervalMillis", x.intervalMillis(), 100, 3_600_000);
+    }
+
+    static String stripDot(String name) {
+        return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
     }
 
     private static void clientClass(Check c, String p, ClientClass cc, int rings, boolean last) {
@@ -280,12 +348,12 @@ public final class ConfigValidator {
         return hostOk && u.getPort() >= 1 && u.getPort() <= 65535;
     }
 
-    private static boolean isUnicastIp(String s) {
+    static boolean isUnicastIp(String s) {
         InetAddress a = literal(s);
         return a != null && !a.isAnyLocalAddress() && !a.isMulticastAddress();
     }
 
-    private static InetAddress literal(String s) {
+    static InetAddress literal(String s) {
         if (!Names.isIpLiteral(s)) {
             return null;
         }
@@ -426,6 +494,18 @@ public final class ConfigValidator {
 
         boolean range(String path, Integer value, int min, int max) {
             return range(path, value, min, max, min + ".." + max);
+        }
+
+        boolean range(String path, Long value, long min, long max) {
+            return range(path, value, min, max, min + ".." + max);
+        }
+
+        boolean range(String path, Long value, long min, long max, String expected) {
+            if (value < min || value > max) {
+                fail(path, value, expected);
+                return false;
+            }
+            return true;
         }
 
         boolean range(String path, Integer value, int min, int max, String expected) {

@@ -70,7 +70,7 @@ class ConfigLoaderTest {
                     lisen: 127.0.0.1:8080
                 """);
         assertEquals(List.of("frontEnds[0].lisen: unknown field (expected one of: name, listen, publicAddress, "
-                + "admin, region, capacity, sites, backEnds)"), errors);
+                + "admin, region, capacity, sites, backEnds, cache)"), errors);
     }
 
     @Test
@@ -88,7 +88,7 @@ class ConfigLoaderTest {
                 """);
         assertEquals(List.of(
                 "sitez: unknown field (expected one of: sites, frontEnds, backEnds, clientClasses, redirectors, "
-                        + "managers, tmp)",
+                        + "managers, tmp, dns)",
                 "tmp.packetBytes: \"big\" (expected: integer)",
                 "tmp.ringWeights[1]: 2.5 (expected: integer)",
                 "clientClasses[0].rules[0].pathprefix: unknown field (expected one of: source, host, pathPrefix, "
@@ -112,7 +112,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("sites[0].hostnames[1]: null (expected: string)"),
                 errorsOf("sites: [{name: shop, hostnames: [a.example, null]}]"));
         assertEquals(List.of("(root): [1,2] (expected: a mapping with keys sites, frontEnds, backEnds, "
-                + "clientClasses, redirectors, managers, tmp)"), errorsOf("[1, 2]"));
+                + "clientClasses, redirectors, managers, tmp, dns)"), errorsOf("[1, 2]"));
     }
 
     @Test
@@ -158,7 +158,7 @@ class ConfigLoaderTest {
                   - &s {name: shop}
                   - *s
                 """);
-        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins)"),
+        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, cache)"),
                 errors);
     }
 

@@ -39,7 +39,7 @@ class VersionedConfigTest {
 
         String unknown = V.toJson().replace("\"publicAddress\"", "\"publicAdress\"");
         assertEquals(List.of("config.frontEnds[0].publicAdress: unknown field (expected one of: name, listen, "
-                        + "publicAddress, admin, region, capacity, sites, backEnds)"),
+                        + "publicAddress, admin, region, capacity, sites, backEnds, cache)"),
                 assertThrows(ConfigException.class, () -> VersionedConfig.parseJson(unknown)).errors());
     }
 

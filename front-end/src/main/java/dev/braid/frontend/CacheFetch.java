@@ -1,0 +1,134 @@
+package dev.braid.frontend;
+
+import dev.braid.frontend.cache.CacheFill;
+import dev.braid.runtime.HttpForwarding;
+import dev.braid.runtime.StrictHttp;
+import dev.braid.tmp.ResetCode;
+import dev.braid.tmp.TmpLink;
+import dev.braid.tmp.TmpStream;
+import dev.braid.tmp.TmpStreamHandler;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * A fetch the cache makes for itself over a TMP stream, with no client connection attached: the
+ * validation of a stale response, the proactive refresh of a hot one, or a fill led by a request
+ * the cache cannot forward as it is (a range, the client's own validators). The response is fed
+ * into the {@link CacheFill}; once the fill wants no more of it the stream is reset, so the rest
+ * of a response that will not be stored does not cross the link.
+ *
+ * <p>Everything after {@link #start} runs on the link's event loop, where the stream's events
+ * arrive.
+ */
+final class CacheFetch implements TmpStreamHandler {
+
+    private final CacheFill fill;
+    private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false,
+            true));
+    private boolean done;
+    /** Inside an interim (1xx) response, whose end is not the end of the exchange. */
+    private boolean interim;
+
+    private CacheFetch(CacheFill fill) {
+        this.fill = fill;
+    }
+
+    /** Opens a stream on {@code link} at {@code ring} and sends the fill's request; the fill learns the outcome. */
+    static void start(TmpLink link, CacheFill fill, String via, int ring, String clientClass) {
+        HttpRequest request = HttpForwarding.forwardRequest(fill.request(), via);
+        request.headers().set(HttpForwarding.SITE_HEADER, fill.site());
+        CacheFetch fetch = new CacheFetch(fill);
+        TmpStream stream = link.openStream(ring, clientClass, false, fetch);
+        stream.executor().execute(() -> fetch.send(stream, request));
+    }
+
+    private void send(TmpStream stream, HttpRequest request) {
+        if (done) {
+            return;
+        }
+        codec.writeOutbound(request, LastHttpContent.EMPTY_LAST_CONTENT);
+        ByteBuf out;
+        while ((out = codec.readOutbound()) != null) {
+            stream.write(out);
+        }
+        stream.end();
+    }
+
+    @Override
+    public void onData(TmpStream stream, ByteBuf data, boolean fin) {
+        int n = data.readableBytes();
+        if (done) {
+            data.release();
+            stream.consumed(n);
+            return;
+        }
+        codec.writeInbound(data);
+        boolean stop = false;
+        boolean complete = false;
+        Object msg;
+        while ((msg = codec.readInbound()) != null) {
+            try {
+                if (stop || complete) {
+                    continue;
+                }
+                HttpObject obj = (HttpObject) msg;
+                if (obj.decoderResult().isFailure()) {
+                    fill.fail(502, "malformed response from the back-end: " + obj.decoderResult().cause().getMessage());
+                    stop = true;
+                    continue;
+                }
+                if (msg instanceof HttpResponse res) {
+                    interim = res.status().code() < 200;
+                    if (!interim && !fill.head(res)) {
+                        stop = true;
+                    }
+                }
+                if (interim) {
+                    interim = !(msg instanceof LastHttpContent);
+                    continue;
+                }
+                if (!stop && msg instanceof HttpContent content) {
+                    if (!fill.content(content.content())) {
+                        stop = true;
+                    } else if (content instanceof LastHttpContent) {
+                        fill.end();
+                        complete = true;
+                    }
+                }
+                if (stop && msg instanceof LastHttpContent) {
+                    complete = true;
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+        stream.consumed(n);
+        if (complete || stop) {
+            done = true;
+            codec.finishAndReleaseAll();
+            if (!complete) {
+                stream.reset(ResetCode.CANCELLED, "the cache does not need the rest of the response");
+            }
+        } else if (fin) {
+            done = true;
+            codec.finishAndReleaseAll();
+            fill.fail(502, "the back-end ended the response early");
+        }
+    }
+
+    @Override
+    public void onReset(TmpStream stream, ResetCode code, String reason) {
+        if (!done) {
+            done = true;
+            codec.finishAndReleaseAll();
+            fill.fail(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+        }
+    }
+}
