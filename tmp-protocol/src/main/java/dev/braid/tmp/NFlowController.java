@@ -56,7 +56,7 @@ final class NFlowController implements CongestionController {
 
     /** The cut of one loss event for {@code n} hosted streams. */
     static double beta(double n) {
-        return 2.0 / (3.0 * n + 1.0);
+        return 1 / (2 * n);
     }
 
     /** Expected distinct flows of {@code n} that {@code losses} random losses hit. */
