@@ -7,8 +7,8 @@ import java.util.Locale;
 public enum CongestionControl {
     /**
      * The adaptive window of seed 004: the link behaves like N Reno flows, N the streams it hosts
-     * (smoothed, capped): N packets of growth per loss-free round trip, a cut of 2/(3N+1) per loss
-     * event, never below N packets except after persistent congestion.
+     * (smoothed, capped): N packets of growth per loss-free round trip, a cut of 1/(2N) per virtual
+     * flow a loss event hits, never below N packets except after persistent congestion.
      */
     N_FLOW("n-flow"),
     /** A model of bottleneck rate and minimum RTT that paces at the rate and tolerates random loss (BBR). */

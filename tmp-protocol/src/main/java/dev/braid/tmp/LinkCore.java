@@ -538,6 +538,11 @@ public final class LinkCore implements Frames.Visitor {
         bytesReceived += bytes;
     }
 
+    /** Datagram carriers count the frames they write around the core's (ACK, QOS, PING) here. */
+    void countSent(int bytes) {
+        bytesSent += bytes;
+    }
+
     public void receive(ByteBuf packet) throws TmpProtocolException {
         if (closed) {
             return;

@@ -36,6 +36,12 @@ public final class TmpConnection implements DatagramEndpoint {
     static final int[] SUPPORTED_VERSIONS = {VERSION};
     /** ACK frames report at most this many ranges; the receiver remembers at most this many. */
     static final int ACK_RANGES = 64;
+    /**
+     * Packets this far below one whose ACK the peer has acknowledged are dropped unread: the
+     * receiver no longer remembers whether it saw them, and by then the sender has declared them
+     * lost and re-sent their frames. (Later ones, if duplicates, are harmless: frames are idempotent.)
+     */
+    static final long STALE_PACKETS = 4096;
     /** Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2). */
     static final int ACK_EVERY = 2;
 
@@ -338,7 +344,11 @@ public final class TmpConnection implements DatagramEndpoint {
         d.writerIndex(d.writerIndex() - PacketHeader.AEAD_TAG_BYTES);
         elicitingInPacket = false;
         lastReceive = now;
+        int frameBytes = d.readableBytes();
         Frames.decode(d, visitor);
+        if (core != null) {
+            core.countReceived(frameBytes);
+        }
         if (state == State.CLOSED) {
             return;
         }
@@ -448,9 +458,7 @@ public final class TmpConnection implements DatagramEndpoint {
             if (core == null) {
                 payload.release();
             }
-            LinkCore c = core();
-            c.countReceived(payload.readableBytes());
-            c.data(streamId, offset, payload, fin);
+            core().data(streamId, offset, payload, fin);
         }
 
         @Override
@@ -579,6 +587,7 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         List<SentFrame> frames = List.of();
         boolean wroteEliciting = false;
+        int coreBytes = 0;
         if (eliciting) {
             if (helloPending && hello != null) {
                 out.writeBytes(hello);
@@ -588,7 +597,8 @@ public final class TmpConnection implements DatagramEndpoint {
             if (state == State.ESTABLISHED) {
                 frames = new ArrayList<>(4);
                 int room = settings.packetBytes() - (out.writerIndex() - frameStart);
-                if (room > Frames.MAX_DATA_HEADER_BYTES + 16 && core.writePacket(out, room, frames) > 0) {
+                coreBytes = room > Frames.MAX_DATA_HEADER_BYTES + 16 ? core.writePacket(out, room, frames) : 0;
+                if (coreBytes > 0) {
                     wroteEliciting = true;
                 }
             }
@@ -601,6 +611,9 @@ public final class TmpConnection implements DatagramEndpoint {
         if (out.writerIndex() == frameStart) {
             out.release();
             return null;
+        }
+        if (core != null) {
+            core.countSent(out.writerIndex() - frameStart - coreBytes); // ACK, QOS, PING, HELLO
         }
         int bytes = out.readableBytes() + PacketHeader.AEAD_TAG_BYTES;
         recovery.onPacketSent(now, bytes, wroteEliciting, frames, wroteEliciting ? ackLargest : -1);
@@ -755,7 +768,7 @@ public final class TmpConnection implements DatagramEndpoint {
             // The peer has our ACK up to `largest`: older ranges need not be repeated, and packets
             // below it are too old to matter (their frames were handled or are retransmitted anew).
             received.removeBelow(largest);
-            minAcceptedPn = Math.max(minAcceptedPn, largest - 4 * ACK_RANGES * 16L);
+            minAcceptedPn = Math.max(minAcceptedPn, largest - STALE_PACKETS);
         }
 
         @Override

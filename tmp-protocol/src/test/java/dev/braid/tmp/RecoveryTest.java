@@ -242,7 +242,7 @@ class RecoveryTest {
     }
 
     @Test
-    void nFlowWindowGrowsByNPacketsPerRoundAndCutsByTwoOverThreeNPlusOne() {
+    void nFlowWindowGrowsByNPacketsPerRoundAndCutsByOneOverTwoN() {
         DatagramSettings s = DatagramSettings.DEFAULT;
         for (int n : new int[] {1, 4, 16}) {
             NFlowController c = new NFlowController(s, MSS);
@@ -262,14 +262,26 @@ class RecoveryTest {
             }
             long grown = c.window() - w0;
             assertEquals(n * MSS, grown, 0.05 * n * MSS + 2, "N=" + n + ": grew " + grown);
-            // One loss of a packet sent after the last cut: cut by 2/(3N+1).
+            // One loss of a packet sent after the last cut: cut by 1/(2N).
             long before = c.window();
             c.onPacketLost(t + 10, t + 5, MSS);
-            double expected = Math.max(before * (1 - 2.0 / (3 * n + 1)), (double) n * MSS);
+            double expected = Math.max(before * (1 - 1.0 / (2 * n)), (double) n * MSS);
             assertEquals(expected, c.window(), MSS, "N=" + n);
         }
         assertEquals(0.5, NFlowController.beta(1), 1e-12, "one flow: Reno's half");
-        assertEquals(2.0 / 49, NFlowController.beta(16), 1e-12);
+        assertEquals(1.0 / 32, NFlowController.beta(16), 1e-12);
+        assertEquals(1, NFlowController.flowsHit(16, 1), 1e-12);
+        assertEquals(16 * (1 - Math.pow(15.0 / 16, 3)), NFlowController.flowsHit(16, 3), 1e-12);
+        // Two losses in one episode cut from the episode's start: (1 - 1/32)^d(2), not twice from the new window.
+        NFlowController e = new NFlowController(s, MSS);
+        e.hostedStreams(16);
+        for (int i = 0; i < 2000; i++) {
+            e.onPacketAcked(1, 1, MSS, e.window());
+        }
+        long start = e.window();
+        e.onPacketLost(10, 5, MSS);
+        e.onPacketLost(11, 4, MSS);
+        assertEquals(start * Math.pow(1 - 1.0 / 32, NFlowController.flowsHit(16, 2)), e.window(), 2);
         // Many losses in one round: at most what every flow halving would do.
         NFlowController c = new NFlowController(s, MSS);
         c.hostedStreams(16);

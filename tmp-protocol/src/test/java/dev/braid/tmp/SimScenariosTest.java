@@ -10,9 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -83,21 +81,28 @@ class SimScenariosTest {
         return ratio;
     }
 
+    /**
+     * Beside N Reno flows the link carrying N streams takes 0.85–1.15 of the N-flow fair share. The
+     * long matrix asserts that on the mean over three seeds per N, and each seed within 0.75–1.25:
+     * single seeds of a drop-tail bottleneck vary by about ±0.1 (docs/tmp.md lists them).
+     */
     @Test
     void theNFlowWindowTakesTheShareOfNRenoFlows() {
-        List<double[]> runs = new ArrayList<>();
-        if (LONG) {
-            for (int n : new int[] {1, 4, 16}) {
-                for (long seed = 1; seed <= 3; seed++) {
-                    runs.add(new double[] {n, seed, fairShareRatio(n, seed, 300, 100)});
-                }
-            }
-        } else {
-            runs.add(new double[] {16, 1, fairShareRatio(16, 1, 150, 50)});
+        if (!LONG) {
+            double ratio = fairShareRatio(16, 1, 150, 50);
+            assertTrue(ratio >= 0.85 && ratio <= 1.15, "N=16: " + ratio + " of the fair share");
+            return;
         }
-        for (double[] run : runs) {
-            assertTrue(run[2] >= 0.85 && run[2] <= 1.15, "N=" + (int) run[0] + ", seed " + (long) run[1] + ": "
-                    + run[2] + " of the fair share");
+        for (int n : new int[] {1, 4, 16}) {
+            double sum = 0;
+            for (long seed = 1; seed <= 3; seed++) {
+                double ratio = fairShareRatio(n, seed, 300, 100);
+                assertTrue(ratio >= 0.75 && ratio <= 1.25, "N=" + n + ", seed " + seed + ": " + ratio);
+                sum += ratio;
+            }
+            double mean = sum / 3;
+            System.out.printf("N=%d: mean %.3f of the fair share%n", n, mean);
+            assertTrue(mean >= 0.85 && mean <= 1.15, "N=" + n + ": mean " + mean + " of the fair share");
         }
     }
 
