@@ -86,7 +86,10 @@ final class BbrController implements CongestionController {
         if (bw == 0 || minRtt == Long.MAX_VALUE) {
             return initialCwnd;
         }
-        return (long) (gain * bw * minRtt / 1e9);
+        // A path shorter than a few pacing quanta (a LAN, loopback) is taken to be that long: its
+        // acknowledgements come back at the pace of timers and event loops, not of the wire, and a
+        // window of a wire-RTT's worth would starve the rate filter that sets it.
+        return (long) (gain * bw * Math.max(minRtt, 4 * quantumNanos) / 1e9);
     }
 
     @Override

@@ -367,9 +367,23 @@ public final class TmpConnection implements DatagramEndpoint {
             if (++unackedEliciting >= ACK_EVERY) {
                 ackNow = true;
             } else if (ackDeadline == Long.MAX_VALUE) {
-                ackDeadline = now + dgram.maxAckDelay().toNanos();
+                ackDeadline = now + ackDelay();
             }
         }
+    }
+
+    /**
+     * How long a lone ack-eliciting packet waits for a second one before it is acknowledged: a
+     * quarter of the minimum RTT, between 1 ms and {@code maxAckDelay} (25 ms). On a long path
+     * that saves ACKs; on a short one a fixed 25 ms would hold the sender's window for many RTTs.
+     */
+    private long ackDelay() {
+        long max = dgram.maxAckDelay().toNanos();
+        RttEstimator rtt = recovery.rtt;
+        if (!rtt.hasSample()) {
+            return max;
+        }
+        return Math.max(Recovery.GRANULARITY, Math.min(max, rtt.min() / 4));
     }
 
     private void versionNegotiation(ByteBuf d, long dcid, long scid) throws TmpProtocolException {
