@@ -11,6 +11,8 @@ PACKAGES=(
   nsd              # the redirector's conformance test and DNS benchmark peer
   bind9            # named: RFC 2136 target for the redirector's external mode
   dnsperf          # DNS load generator (perf/scripts/dns-bench.sh)
+  etcd-server      # etcd: the managers' cluster store (ManagersClusterIT starts its own members)
+  chromium         # headless browser: the ops console test drives it over the DevTools protocol
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

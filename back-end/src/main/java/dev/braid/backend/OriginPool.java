@@ -3,6 +3,7 @@ package dev.braid.backend;
 import dev.braid.runtime.StrictHttp;
 import dev.braid.runtime.Transport;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,37 +12,59 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 
-import java.net.InetSocketAddress;
+import java.util.AbstractMap;
 import java.util.ArrayDeque;
-import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Keep-alive HTTP/1.1 connections to origins, one pool per event loop so that an exchange and its
- * origin connection share a thread and no lock is needed. Origin channels run with auto-read off:
- * the exchange reads the next chunk only when its TMP stream can take it.
+ * Keep-alive HTTP/1.1 connections to origins (optionally TLS), kept per event loop so that an
+ * exchange and its origin connection share a thread and need no lock (idle connections are reused
+ * last-in first-out on the loop that asks). Open connections to an origin, idle ones included,
+ * never exceed its {@code maxConnections} across the whole node: at the limit an acquirer waits
+ * while an idle connection on another loop is closed for it.
+ *
+ * <p>Origin channels run with auto-read off and a write-buffer water mark: an exchange reads the
+ * next chunk of a response only when its TMP stream can take it.
  */
 final class OriginPool {
 
     /** Idle pooled connections are closed after this long, in seconds. */
     static final int IDLE_SECONDS = 30;
-    static final int CONNECT_TIMEOUT_MILLIS = 5000;
+    /** Write-buffer water marks of origin channels, in bytes. */
+    static final int LOW_WATER_BYTES = 32 * 1024;
+    static final int HIGH_WATER_BYTES = 128 * 1024;
 
     static final AttributeKey<OriginExchange> EXCHANGE = AttributeKey.valueOf("braid.origin.exchange");
 
     private final Transport transport;
-    private final FastThreadLocal<Map<InetSocketAddress, ArrayDeque<Channel>>> idle = new FastThreadLocal<>() {
+    private final ChannelGroup all = new DefaultChannelGroup("origin-connections", GlobalEventExecutor.INSTANCE);
+    private final FastThreadLocal<Map<OriginTarget, ArrayDeque<Channel>>> idleHere = new FastThreadLocal<>() {
         @Override
-        protected Map<InetSocketAddress, ArrayDeque<Channel>> initialValue() {
-            return new HashMap<>();
+        protected Map<OriginTarget, ArrayDeque<Channel>> initialValue() {
+            return new IdentityHashMap<>();
         }
     };
 
@@ -49,49 +72,221 @@ final class OriginPool {
         this.transport = transport;
     }
 
-    /** Returns an idle connection to {@code origin} on {@code loop}, or starts a new one. Call on {@code loop}. */
-    ChannelFuture acquire(EventLoop loop, InetSocketAddress origin) {
-        ArrayDeque<Channel> queue = idle.get().get(origin);
-        while (queue != null && !queue.isEmpty()) {
-            Channel ch = queue.pollLast();
-            if (ch.isActive()) {
-                return ch.newSucceededFuture();
+    /** An idle connection to {@code target} on {@code loop}, or a new one (TLS handshake done). Call on {@code loop}. */
+    Future<Channel> acquire(EventLoop loop, OriginTarget target) {
+        Promise<Channel> promise = loop.newPromise();
+        tryAcquire(loop, target, promise);
+        return promise;
+    }
+
+    private void tryAcquire(EventLoop loop, OriginTarget target, Promise<Channel> promise) {
+        ArrayDeque<Channel> local = idleHere.get().get(target);
+        while (local != null && !local.isEmpty()) {
+            Channel ch = local.pollLast();
+            if (target.idle.remove(ch) && ch.isActive()) {
+                ch.config().setAutoRead(false);
+                promise.setSuccess(ch);
+                return;
             }
         }
+        for (;;) {
+            int n = target.open.get();
+            if (n >= target.maxConnections) {
+                break;
+            }
+            if (target.open.compareAndSet(n, n + 1)) {
+                connect(loop, target, promise);
+                return;
+            }
+        }
+        // At the limit: wait for a slot, and free one held idle on another loop.
+        target.waiters.add(new AbstractMap.SimpleImmutableEntry<>(loop, () -> tryAcquire(loop, target, promise)));
+        if (target.open.get() < target.maxConnections) {
+            wakeWaiter(target);
+        }
+        for (Channel ch : target.idle) {
+            if (target.idle.remove(ch)) {
+                ch.close();
+                break;
+            }
+        }
+    }
+
+    private static void wakeWaiter(OriginTarget target) {
+        Map.Entry<EventLoop, Runnable> w = target.waiters.poll();
+        if (w != null) {
+            w.getKey().execute(w.getValue());
+        }
+    }
+
+    private void connect(EventLoop loop, OriginTarget target, Promise<Channel> promise) {
+        ChannelFuture f = bootstrap(loop, target, new Dispatch()).connect(target.address);
+        Channel ch = f.channel();
+        all.add(ch);
+        ch.closeFuture().addListener(x -> {
+            // Runs on the channel's loop, whose idle list may still name it.
+            ArrayDeque<Channel> local = idleHere.get().get(target);
+            if (local != null) {
+                local.remove(ch);
+            }
+            target.idle.remove(ch);
+            target.open.decrementAndGet();
+            wakeWaiter(target);
+        });
+        f.addListener(x -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            SslHandler ssl = ch.pipeline().get(SslHandler.class);
+            if (ssl == null) {
+                promise.trySuccess(ch);
+                return;
+            }
+            ssl.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    promise.trySuccess(ch);
+                } else {
+                    ch.close();
+                    promise.tryFailure(h.cause());
+                }
+            });
+        });
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, OriginTarget target, ChannelInboundHandlerAdapter last) {
         return new Bootstrap()
                 .group(loop)
                 .channel(transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, target.connectTimeoutMillis)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(LOW_WATER_BYTES, HIGH_WATER_BYTES))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.closeFuture().addListener(f -> {
-                            ArrayDeque<Channel> q = idle.get().get(origin);
-                            if (q != null) {
-                                q.remove(ch);
-                            }
-                        });
+                        if (target.ssl != null) {
+                            SslHandler ssl = target.ssl.newHandler(ch.alloc(), target.host, target.port);
+                            ssl.setHandshakeTimeoutMillis(target.connectTimeoutMillis);
+                            ch.pipeline().addLast(ssl);
+                        }
                         ch.pipeline().addLast(
                                 new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS),
                                 new HttpClientCodec(StrictHttp.decoderConfig(), false, true),
-                                new Dispatch());
+                                last);
                     }
-                })
-                .connect(origin);
+                });
     }
 
-    /** Returns a connection whose last exchange ended cleanly. Call on its event loop. */
-    void release(InetSocketAddress origin, Channel ch) {
+    /**
+     * Keeps a connection whose exchange ended cleanly, or closes it when its target was replaced.
+     * Call on the connection's loop.
+     */
+    void release(OriginTarget target, Channel ch) {
         ch.attr(EXCHANGE).set(null);
         if (!ch.isActive()) {
             return;
         }
-        idle.get().computeIfAbsent(origin, k -> new ArrayDeque<>()).addLast(ch);
+        if (target.retired) {
+            ch.close();
+            return;
+        }
+        idleHere.get().computeIfAbsent(target, k -> new ArrayDeque<>()).addLast(ch);
+        target.idle.add(ch);
         // Read while idle so that a close by the origin is noticed at once.
-        ch.read();
+        ch.config().setAutoRead(true);
+        if (!target.waiters.isEmpty()) {
+            // Someone on another loop waits for a slot: give this one up for them.
+            if (target.idle.remove(ch)) {
+                ch.close();
+            }
+        }
+    }
+
+    /** Stops reusing a target's connections: idle ones close now, busy ones when their exchange ends. */
+    void retire(OriginTarget target) {
+        target.retired = true;
+        for (Channel ch : target.idle) {
+            if (target.idle.remove(ch)) {
+                ch.close();
+            }
+        }
+    }
+
+    /** Open origin connections, idle and busy, across every origin (for tests and metrics). */
+    int openConnections() {
+        return all.size();
+    }
+
+    /** Closes every origin connection. */
+    void close() {
+        all.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+
+    /**
+     * An active health probe: a fresh connection (outside the pool and its limit), {@code GET path}
+     * with {@code Connection: close}; completes with the response status, or fails with why.
+     */
+    Future<Integer> probe(EventLoop loop, OriginTarget target, String path, String host, int timeoutMillis) {
+        Promise<Integer> result = loop.newPromise();
+        ChannelFuture f = bootstrap(loop, target, new ProbeHandler(result)).connect(target.address);
+        Channel ch = f.channel();
+        all.add(ch);
+        ScheduledFuture<?> timeout = loop.schedule(() -> {
+            if (result.tryFailure(new java.util.concurrent.TimeoutException("no answer within " + timeoutMillis + " ms"))) {
+                ch.close();
+            }
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        result.addListener(x -> timeout.cancel(false));
+        f.addListener(x -> {
+            if (!f.isSuccess()) {
+                result.tryFailure(f.cause());
+                return;
+            }
+            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
+            req.headers().set(HttpHeaderNames.HOST, host);
+            req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            req.headers().set(HttpHeaderNames.USER_AGENT, "braid-health-check");
+            ch.writeAndFlush(req);
+            ch.config().setAutoRead(true);
+        });
+        return result;
+    }
+
+    /** Reads a probe's response head, then closes the connection. */
+    private static final class ProbeHandler extends ChannelInboundHandlerAdapter {
+        private final Promise<Integer> result;
+
+        ProbeHandler(Promise<Integer> result) {
+            this.result = result;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof HttpResponse res) {
+                    if (res.decoderResult().isFailure()) {
+                        result.tryFailure(new IllegalStateException("malformed response: " + res.decoderResult().cause().getMessage()));
+                    } else {
+                        result.trySuccess(res.status().code());
+                    }
+                    ctx.close();
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            result.tryFailure(new IllegalStateException("connection closed before a response"));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            result.tryFailure(cause);
+            ctx.close();
+        }
     }
 
     /** Routes an origin channel's events to the exchange currently using it. */

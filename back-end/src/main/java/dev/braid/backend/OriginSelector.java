@@ -1,56 +1,114 @@
 package dev.braid.backend;
 
-import dev.braid.managers.config.Origin;
-import dev.braid.managers.config.Site;
+import dev.braid.managers.config.RequestType;
 
-import java.util.Comparator;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.List;
+import java.util.Set;
 
 /**
- * Chooses the origin for a request: the freshest origin (lowest freshness rank, primaries before
- * mirrors at equal rank) until it reaches its high water mark of requests in flight, then the next
- * freshest with room; when all are full, the least loaded relative to its mark.
+ * Chooses the origin for a request (FIG. 7 of the conductor-gateway design), as a pure function of
+ * the origins' state, the request's type and the time:
+ *
+ * <ol>
+ *   <li>Only usable origins that serve the type, are not excluded (a retry avoids the origin that failed)
+ *       and are healthy at {@code now} take part. None that serve it: the request cannot be served.
+ *       None healthy: it waits.</li>
+ *   <li>Of those, the ones below their high water mark of requests in flight have room. None: it waits.</li>
+ *   <li>A type that spreads (media by default) keeps to the origins with room and none of its type
+ *       in flight, when there are any.</li>
+ *   <li>The freshest healthy origin (lowest freshness rank; a primary before a mirror at equal rank;
+ *       then configuration order) takes the request if it is among them: it takes requests until it
+ *       reaches its high water mark.</li>
+ *   <li>Otherwise the origin whose cost-weighted load would be least with the request added
+ *       ((cost in flight + the request's cost) / weight) takes it; ties go to the fresher, then to
+ *       the earlier in the configuration.</li>
+ * </ol>
  */
 final class OriginSelector {
 
-    private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    /** Why no origin was chosen. */
+    enum Verdict {
+        /** An origin was chosen. */
+        CHOSEN,
+        /** No origin of the site serves this type (or every one is excluded): it cannot be served. */
+        NO_ORIGIN,
+        /** Origins serve it, but none is healthy now: it waits. */
+        NONE_HEALTHY,
+        /** Healthy origins serve it, but all are at their high water mark: it waits. */
+        ALL_BUSY
+    }
 
-    private static final Comparator<Origin> FRESHEST_FIRST = Comparator
-            .comparingInt(Origin::freshnessRank)
-            .thenComparing(o -> !"primary".equals(o.role()));
+    /** The outcome: the chosen origin, or null and why not. */
+    record Choice(Verdict verdict, OriginState origin) {
+        static final Choice NO_ORIGIN = new Choice(Verdict.NO_ORIGIN, null);
+        static final Choice NONE_HEALTHY = new Choice(Verdict.NONE_HEALTHY, null);
+        static final Choice ALL_BUSY = new Choice(Verdict.ALL_BUSY, null);
+    }
 
-    Origin choose(Site site) {
-        Origin best = null;
+    private OriginSelector() {
+    }
+
+    static Choice choose(List<OriginState> origins, RequestType type, Set<String> excluded, long now) {
+        OriginState freshest = null;
+        boolean capable = false;
+        boolean room = false;
+        boolean roomWithoutType = false;
+        for (OriginState o : origins) {
+            if (!o.serves(type.name()) || excluded.contains(o.name())) {
+                continue;
+            }
+            capable = true;
+            if (!o.available(now)) {
+                continue;
+            }
+            if (freshest == null || fresher(o, freshest)) {
+                freshest = o;
+            }
+            if (o.inFlight() < o.highWaterMark()) {
+                room = true;
+                roomWithoutType |= o.inFlight(type.name()) == 0;
+            }
+        }
+        if (!capable) {
+            return Choice.NO_ORIGIN;
+        }
+        if (freshest == null) {
+            return Choice.NONE_HEALTHY;
+        }
+        if (!room) {
+            return Choice.ALL_BUSY;
+        }
+        boolean spread = type.spread() && roomWithoutType;
+        if (eligible(freshest, type, spread)) {
+            return new Choice(Verdict.CHOSEN, freshest);
+        }
+        OriginState best = null;
         double bestLoad = Double.MAX_VALUE;
-        for (Origin o : site.origins().stream().sorted(FRESHEST_FIRST).toList()) {
-            int n = inFlight(o.name());
-            if (n < o.maxInFlight()) {
-                return o;
+        for (OriginState o : origins) {
+            if (!o.serves(type.name()) || excluded.contains(o.name()) || !o.available(now)
+                    || !eligible(o, type, spread)) {
+                continue;
             }
-            double load = (double) n / o.maxInFlight();
-            if (load < bestLoad) {
-                bestLoad = load;
+            double load = (double) (o.inFlightCost() + type.cost()) / o.origin().weight();
+            if (best == null || load < bestLoad || load == bestLoad && fresher(o, best)) {
                 best = o;
+                bestLoad = load;
             }
         }
-        return best;
+        return new Choice(Verdict.CHOSEN, best);
     }
 
-    int inFlight(String origin) {
-        AtomicInteger n = inFlight.get(origin);
-        return n == null ? 0 : n.get();
+    private static boolean eligible(OriginState o, RequestType type, boolean spread) {
+        return o.inFlight() < o.highWaterMark() && (!spread || o.inFlight(type.name()) == 0);
     }
 
-    void started(String origin) {
-        inFlight.computeIfAbsent(origin, k -> new AtomicInteger()).incrementAndGet();
-    }
-
-    void finished(String origin) {
-        AtomicInteger n = inFlight.get(origin);
-        if (n != null) {
-            n.decrementAndGet();
+    /** Whether {@code a} is fresher than {@code b}: lower rank, then primary before mirror (configuration order breaks the rest). */
+    private static boolean fresher(OriginState a, OriginState b) {
+        int ra = a.origin().freshnessRank();
+        int rb = b.origin().freshnessRank();
+        if (ra != rb) {
+            return ra < rb;
         }
+        return "primary".equals(a.origin().role()) && !"primary".equals(b.origin().role());
     }
 }

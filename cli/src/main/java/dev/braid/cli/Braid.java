@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "braid", mixinStandardHelpOptions = true, versionProvider = Braid.Version.class,
         description = "Braid: front-end gateways near users, braided by priority into one TMP link to the site.",
         subcommands = {DemoCommand.class, RoleCommands.FrontEndCommand.class, RoleCommands.BackEndCommand.class,
-                RoleCommands.RedirectorCommand.class, RoleCommands.ManagerCommand.class,
+                RoleCommands.RedirectorCommand.class, RoleCommands.ManagerCommand.class, CtlCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Braid implements Runnable {
 

@@ -92,11 +92,14 @@ class DemoEndToEndIT {
         return site(method, target, "");
     }
 
+    /** The front-end's cache answers HIT, MISS (looked up, fetched) or BYPASS (not cacheable, e.g. a POST). */
+    private static final java.util.Set<String> CACHE_STATUS = java.util.Set.of("HIT", "MISS", "BYPASS");
+
     /** What every response that crossed the link carries, and what it must not. */
     private static void assertCrossedTheLink(WireClient.Response r) {
         assertEquals(VIA, r.header("Via"), () -> "Via of " + r);
         assertEquals(1, r.head().all("Via").size(), () -> "one Via field in " + r);
-        assertEquals("BYPASS", r.header("X-Cache"), () -> "X-Cache of " + r);
+        assertTrue(CACHE_STATUS.contains(r.header("X-Cache")), () -> "X-Cache of " + r);
         assertFalse(r.has("Braid-Site"), () -> "the link-only Braid-Site header reached the client: " + r);
         assertFalse(r.has("Keep-Alive"), () -> "hop-by-hop Keep-Alive reached the client: " + r);
         assertFalse(r.has("Transfer-Encoding") && r.has("Content-Length"), () -> "both framings in " + r);
@@ -315,7 +318,7 @@ class DemoEndToEndIT {
         assertEquals(status, r.statusCode(), () -> r.uri() + " -> " + r.statusCode() + " " + new String(r.body(),
                 StandardCharsets.UTF_8));
         assertEquals(VIA, String.join(", ", r.headers().allValues("Via")));
-        assertEquals("BYPASS", r.headers().firstValue("X-Cache").orElse(null));
+        assertTrue(CACHE_STATUS.contains(r.headers().firstValue("X-Cache").orElse(null)));
         assertTrue(r.headers().firstValue("Braid-Site").isEmpty());
     }
 

@@ -35,8 +35,10 @@ final class AtomicFile {
                 while (buffer.hasRemaining()) {
                     ch.write(buffer);
                 }
+                CrashPoints.reach(CrashPoints.TEMP_WRITTEN);
                 ch.force(true);
             }
+            CrashPoints.reach(CrashPoints.TEMP_SYNCED);
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             try {
@@ -46,7 +48,9 @@ final class AtomicFile {
             }
             throw e;
         }
+        CrashPoints.reach(CrashPoints.RENAMED);
         syncDirectory(target.toAbsolutePath().getParent());
+        CrashPoints.reach(CrashPoints.DIR_SYNCED);
     }
 
     /**

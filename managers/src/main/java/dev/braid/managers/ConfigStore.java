@@ -4,67 +4,61 @@ import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ConfigException;
 import dev.braid.managers.config.ConfigValidator;
 import dev.braid.managers.config.VersionedConfig;
+import dev.braid.managers.etcd.EtcdClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
+import java.util.NoSuchElementException;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.function.UnaryOperator;
 
 /**
- * The managers' store of the configuration: the current {@link VersionedConfig} and the last
- * {@link #historyLimit()} versions before it.
+ * The managers' store of the configuration: the current {@link VersionedConfig}, the last
+ * {@link #historyLimit()} versions before it, and the audit log of every change.
  *
  * <p>Guarantees:
  * <ul>
  *   <li>Every change is validated whole ({@link ConfigValidator}); an invalid one throws a
  *       {@link ConfigException} with all its reasons and changes nothing.</li>
- *   <li>A change whose canonical content equals the current one is a no-op: same version.</li>
- *   <li>Versions grow by one per change. With a state directory each version is written to
- *       {@code versions/<version>.json} atomically (temp file, fsync, rename, fsync directory)
- *       <em>before</em> it becomes current, so a restart resumes at the same version and a failed
- *       write leaves the store as it was. Without one, the store lives in memory only.</li>
+ *   <li>A change whose canonical content equals the current one is a no-op: same version, no
+ *       audit entry.</li>
+ *   <li>Versions grow by one per change. Each version is made durable by the backend — memory, a
+ *       state directory (temp file, fsync, rename, fsync directory), or etcd (one transaction) —
+ *       together with its audit entry, <em>before</em> it becomes current, so a restart resumes at
+ *       the same version and a failed write leaves the store as it was.</li>
+ *   <li>With a shared backend (etcd) a change is a compare-and-swap on the current version; when
+ *       another managers process wrote first, the store adopts its version and re-applies the
+ *       change on top (a whole-configuration {@code PUT} replaces it, an edit such as a class
+ *       weight is re-done on the newer configuration). Versions written by other managers are
+ *       adopted as they appear.</li>
  *   <li>Listeners and {@link #nextAfter} waiters see every version in order, on the applying
  *       thread, after it is durable.</li>
  *   <li>Thread-safe. Reads ({@link #current()}, {@link #history()}) never block; {@link #nextAfter}
  *       never waits for a change being written, so event loops may call it.</li>
  * </ul>
- * A state directory is locked while a store has it open, so two managers never write one history.
  */
 public final class ConfigStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ConfigStore.class);
 
-    /** Versions kept in memory and on disk, the current one included. */
+    /** Versions kept, the current one included. */
     public static final int DEFAULT_HISTORY_LIMIT = 100;
 
-    private static final String VERSIONS = "versions";
-    private static final String LOCK = "lock";
-    private static final Pattern VERSION_FILE = Pattern.compile("(\\d{20})\\.json");
+    /** How often a change is retried when other managers keep writing first. */
+    private static final int MAX_CONFLICT_RETRIES = 20;
 
-    private final Path stateDir;
-    private final Path versionsDir;
-    private final FileChannel lockChannel;
+    private final StateBackend backend;
     private final int historyLimit;
 
     private final Object applyLock = new Object();
@@ -74,19 +68,20 @@ public final class ConfigStore implements AutoCloseable {
     private final List<Consumer<VersionedConfig>> listeners = new CopyOnWriteArrayList<>();
     private final Map<CompletableFuture<VersionedConfig>, Long> waiters = new HashMap<>();
 
-    private ConfigStore(Path stateDir, FileChannel lockChannel, int historyLimit, VersionedConfig current,
-                        List<VersionedConfig> history) {
-        this.stateDir = stateDir;
-        this.versionsDir = stateDir == null ? null : stateDir.resolve(VERSIONS);
-        this.lockChannel = lockChannel;
+    private ConfigStore(StateBackend backend, int historyLimit, List<VersionedConfig> loaded) {
+        this.backend = backend;
         this.historyLimit = historyLimit;
-        this.current = current;
-        this.history = List.copyOf(history);
+        List<VersionedConfig> kept = new ArrayList<>(loaded);
+        while (kept.size() > historyLimit) {
+            kept.remove(0);
+        }
+        this.history = List.copyOf(kept);
+        this.current = kept.isEmpty() ? VersionedConfig.EMPTY : kept.get(kept.size() - 1);
     }
 
     /** A store that keeps everything in memory, starting at version 0 (the empty configuration). */
     public static ConfigStore inMemory() {
-        return new ConfigStore(null, null, DEFAULT_HISTORY_LIMIT, VersionedConfig.EMPTY, List.of());
+        return new ConfigStore(new MemoryBackend(DEFAULT_HISTORY_LIMIT), DEFAULT_HISTORY_LIMIT, List.of());
     }
 
     /** Opens (or creates) the store in {@code stateDir}, keeping {@link #DEFAULT_HISTORY_LIMIT} versions. */
@@ -97,53 +92,46 @@ public final class ConfigStore implements AutoCloseable {
     /**
      * Opens (or creates) the store in {@code stateDir}. It resumes at the newest version found
      * there, or at version 0 when the directory is new. Remains of an interrupted write are
-     * removed.
+     * removed; audit entries a crash kept out of the log are restored from their version files.
      *
      * @param historyLimit versions kept, the current one included (at least 1)
      * @throws IOException when the directory cannot be used, is locked by another store, or its
      *                     newest version cannot be read (never silently rolls back)
      */
     public static ConfigStore open(Path stateDir, int historyLimit) throws IOException {
+        checkLimit(historyLimit);
+        FileBackend backend = FileBackend.open(stateDir, historyLimit);
+        try {
+            return new ConfigStore(backend, historyLimit, backend.load());
+        } catch (IOException | RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the store kept in etcd under {@code prefix}, shared by every managers process that opens
+     * the same prefix. Resumes at the newest version there and follows versions others write.
+     *
+     * @throws IOException when etcd cannot be reached or holds an unreadable newest version
+     */
+    public static ConfigStore etcd(EtcdClient client, String prefix, int historyLimit) throws IOException {
+        checkLimit(historyLimit);
+        EtcdBackend backend = new EtcdBackend(client, prefix, historyLimit);
+        ConfigStore store;
+        try {
+            store = new ConfigStore(backend, historyLimit, backend.load());
+        } catch (IOException | RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        backend.watch(store::adoptRemote);
+        return store;
+    }
+
+    private static void checkLimit(int historyLimit) {
         if (historyLimit < 1) {
             throw new IllegalArgumentException("historyLimit: " + historyLimit + " (expected: >= 1)");
-        }
-        Path versionsDir = stateDir.resolve(VERSIONS);
-        Files.createDirectories(versionsDir);
-        FileChannel lockChannel = lock(stateDir.resolve(LOCK));
-        try {
-            removeTempFiles(versionsDir);
-            NavigableMap<Long, Path> files = versionFiles(versionsDir);
-            VersionedConfig current = VersionedConfig.EMPTY;
-            List<VersionedConfig> history = new ArrayList<>();
-            if (!files.isEmpty()) {
-                current = read(files.lastEntry().getValue(), files.lastKey());
-                for (Map.Entry<Long, Path> e : files.descendingMap().entrySet()) {
-                    if (history.size() == historyLimit) {
-                        delete(e.getValue());
-                    } else if (e.getKey() == current.version()) {
-                        history.add(0, current);
-                    } else {
-                        try {
-                            history.add(0, read(e.getValue(), e.getKey()));
-                        } catch (IOException ex) {
-                            log.warn("state {}: skipping unreadable old version: {}", e.getValue(), ex.getMessage());
-                        }
-                    }
-                }
-                List<String> errors = ConfigValidator.validate(current.config());
-                if (!errors.isEmpty()) {
-                    log.warn("state {}: version {} no longer passes validation; serving it until the next change: {}",
-                            stateDir, current.version(), errors);
-                }
-                log.info("state {}: resuming at configuration version {} (sha256 {})", stateDir,
-                        current.version(), current.sha256());
-            } else {
-                log.info("state {}: new, starting at version 0", stateDir);
-            }
-            return new ConfigStore(stateDir, lockChannel, historyLimit, current, history);
-        } catch (IOException | RuntimeException e) {
-            lockChannel.close();
-            throw e;
         }
     }
 
@@ -161,53 +149,178 @@ public final class ConfigStore implements AutoCloseable {
         return historyLimit;
     }
 
-    /** The state directory, or null for an in-memory store. */
+    /** The state directory, or null for a store in memory or etcd. */
     public Path stateDir() {
-        return stateDir;
+        return backend.stateDir();
+    }
+
+    /** Where versions are kept, for logs and the admin API ({@code memory}, a directory, etcd endpoints). */
+    public String describe() {
+        return backend.describe();
     }
 
     /**
      * Validates {@code config} whole and makes it the current version, unless its content equals
-     * the current one (then the current version is returned unchanged).
+     * the current one (then the current version is returned unchanged). Audited as
+     * {@code config.put}.
      *
-     * @param author who asked for the change, recorded with the version
-     * @throws ConfigException       with every reason when the configuration is invalid; nothing changes
-     * @throws UncheckedIOException  when the new version cannot be written; nothing changes
+     * @param author who asked for the change, recorded with the version and in the audit log
+     * @throws ConfigException      with every reason when the configuration is invalid; nothing changes
+     * @throws UncheckedIOException when the new version cannot be written; nothing changes
      */
     public VersionedConfig apply(BraidConfig config, String author) {
         Objects.requireNonNull(config, "config");
-        List<String> errors = ConfigValidator.validate(config);
-        if (!errors.isEmpty()) {
-            throw new ConfigException(errors);
+        return update("config.put", author, before -> config);
+    }
+
+    /**
+     * Derives the next configuration from the current one and makes it current, as
+     * {@link #apply} does. With a shared backend {@code change} may run more than once, each time on
+     * a newer configuration, so it must be a pure function of its argument.
+     *
+     * @param action what the change is, for the audit log ({@code class.weight}, ...)
+     * @param change the edit; it may throw {@link ConfigException} or {@link IllegalArgumentException}
+     *               to refuse it
+     */
+    public VersionedConfig update(String action, String author, UnaryOperator<BraidConfig> change) {
+        return update(action, author, change, null);
+    }
+
+    /**
+     * Makes a kept version's configuration current again, as a new version (the history is never
+     * rewritten). Audited as {@code config.rollback}.
+     *
+     * @throws NoSuchElementException when {@code version} is not kept
+     */
+    public VersionedConfig rollback(long version, String author) {
+        VersionedConfig target = version(version);
+        if (target == null) {
+            List<VersionedConfig> kept = history;
+            throw new NoSuchElementException("version: " + version + " (expected: a kept version, "
+                    + (kept.isEmpty() ? "none is kept yet" : kept.get(0).version() + ".." + kept.get(kept.size() - 1).version())
+                    + ")");
         }
-        String sha = VersionedConfig.sha256Of(config);
+        return update("config.rollback", author, before -> target.config(), "rollback to version " + version);
+    }
+
+    /** A kept version, or null when it is not (or no longer) kept. */
+    public VersionedConfig version(long version) {
+        if (version == 0) {
+            return null;
+        }
+        for (VersionedConfig v : history) {
+            if (v.version() == version) {
+                return v;
+            }
+        }
+        try {
+            return backend.read(version);
+        } catch (IOException e) {
+            throw new UncheckedIOException("state: cannot read version " + version + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Records an action that changes no configuration (such as a cache purge) in the audit log.
+     *
+     * @throws UncheckedIOException when the entry cannot be written
+     */
+    public AuditEntry audit(String action, String who, String detail) {
+        long v = current.version();
+        AuditEntry entry = new AuditEntry(Instant.now(), who, action, v, v, detail);
+        try {
+            backend.appendAudit(entry);
+        } catch (IOException e) {
+            throw new UncheckedIOException("state: cannot write the audit log: " + e.getMessage(), e);
+        }
+        return entry;
+    }
+
+    /** The last {@code limit} audit entries, oldest first. */
+    public List<AuditEntry> auditLog(int limit) {
+        try {
+            return backend.audit(limit);
+        } catch (IOException e) {
+            throw new UncheckedIOException("state: cannot read the audit log: " + e.getMessage(), e);
+        }
+    }
+
+    private VersionedConfig update(String action, String author, UnaryOperator<BraidConfig> change, String note) {
+        Objects.requireNonNull(change, "change");
         synchronized (applyLock) {
-            VersionedConfig before = current;
-            if (before.sha256().equals(sha)) {
-                return before;
-            }
-            VersionedConfig next = new VersionedConfig(before.version() + 1, config, Instant.now(), sha, author);
-            if (versionsDir != null) {
-                persist(next);
-            }
-            List<VersionedConfig> kept = new ArrayList<>(history);
-            kept.add(next);
-            while (kept.size() > historyLimit) {
-                kept.remove(0);
-            }
-            history = List.copyOf(kept);
-            current = next;
-            log.info("configuration version {} applied by {} (sha256 {})", next.version(), next.author(), sha);
-            for (Consumer<VersionedConfig> listener : listeners) {
+            for (int attempt = 0; ; attempt++) {
+                VersionedConfig before = current;
+                BraidConfig config = Objects.requireNonNull(change.apply(before.config()), "changed configuration");
+                List<String> errors = ConfigValidator.validate(config);
+                if (!errors.isEmpty()) {
+                    throw new ConfigException(errors);
+                }
+                String sha = VersionedConfig.sha256Of(config);
+                if (before.sha256().equals(sha)) {
+                    return before;
+                }
+                Instant now = Instant.now();
+                VersionedConfig next = new VersionedConfig(before.version() + 1, config, now, sha, author);
+                String detail = before.version() == 0 ? firstSummary(config) : ConfigDiff.summary(before.config(), config);
+                AuditEntry entry = new AuditEntry(now, author, action, before.version(), next.version(),
+                        note == null ? detail : note + ": " + detail);
+                boolean stored;
                 try {
-                    listener.accept(next);
-                } catch (RuntimeException e) {
-                    log.warn("configuration listener {} failed on version {}", listener, next.version(), e);
+                    stored = backend.store(before, next, entry);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("state: cannot write version " + next.version() + ": " + e.getMessage(), e);
+                }
+                if (stored) {
+                    adopt(next);
+                    return next;
+                }
+                if (attempt >= MAX_CONFLICT_RETRIES) {
+                    throw new UncheckedIOException(new IOException("state: version " + next.version()
+                            + " was taken by other managers " + attempt + " times in a row"));
+                }
+                VersionedConfig newer;
+                try {
+                    newer = backend.latest();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("state: cannot read the newest version: " + e.getMessage(), e);
+                }
+                log.info("configuration version {} was written by other managers first; re-applying {} on version {}",
+                        next.version(), action, newer == null ? "?" : newer.version());
+                if (newer != null && newer.version() > current.version()) {
+                    adopt(newer);
                 }
             }
-            wake(next);
-            return next;
         }
+    }
+
+    /** A version another managers process stored: adopted when newer than the current one. */
+    void adoptRemote(VersionedConfig v) {
+        synchronized (applyLock) {
+            if (v.version() > current.version()) {
+                log.info("configuration version {} from {} (by {})", v.version(), backend.describe(), v.author());
+                adopt(v);
+            }
+        }
+    }
+
+    /** Called with {@link #applyLock} held. */
+    private void adopt(VersionedConfig next) {
+        List<VersionedConfig> kept = new ArrayList<>(history);
+        kept.add(next);
+        while (kept.size() > historyLimit) {
+            kept.remove(0);
+        }
+        history = List.copyOf(kept);
+        current = next;
+        log.info("configuration version {} applied by {} (sha256 {})", next.version(), next.author(), next.sha256());
+        for (Consumer<VersionedConfig> listener : listeners) {
+            try {
+                listener.accept(next);
+            } catch (RuntimeException e) {
+                log.warn("configuration listener {} failed on version {}", listener, next.version(), e);
+            }
+        }
+        wake(next);
     }
 
     /**
@@ -243,8 +356,8 @@ public final class ConfigStore implements AutoCloseable {
 
     /**
      * Calls {@code listener} with every new version, in order, on the applying thread, while the
-     * store is locked: it must be quick and must not call {@link #apply}. A listener that throws
-     * is logged and does not affect the change or other listeners.
+     * store is locked: it must be quick and must not change the store. A listener that throws is
+     * logged and does not affect the change or other listeners.
      */
     public void addListener(Consumer<VersionedConfig> listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -254,16 +367,10 @@ public final class ConfigStore implements AutoCloseable {
         listeners.remove(listener);
     }
 
-    /** Releases the state directory's lock. The store keeps answering reads but must not be applied to. */
+    /** Releases the backend (the state directory's lock, etcd's watch). The store keeps answering reads. */
     @Override
     public void close() {
-        if (lockChannel != null) {
-            try {
-                lockChannel.close();
-            } catch (IOException e) {
-                log.warn("state {}: cannot release lock: {}", stateDir, e.toString());
-            }
-        }
+        backend.close();
     }
 
     private void wake(VersionedConfig next) {
@@ -283,86 +390,23 @@ public final class ConfigStore implements AutoCloseable {
         }
     }
 
-    private void persist(VersionedConfig v) {
-        Path target = versionsDir.resolve(fileName(v.version()));
-        try {
-            AtomicFile.write(target, v.toJson().getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException("state " + target + ": cannot write version " + v.version() + ": " + e, e);
-        }
-        if (v.version() > historyLimit) {
-            delete(versionsDir.resolve(fileName(v.version() - historyLimit)));
-        }
+    private static String firstSummary(BraidConfig c) {
+        return "first configuration: " + c.sites().size() + " site(s), " + c.frontEnds().size() + " front-end(s), "
+                + c.backEnds().size() + " back-end(s), " + c.redirectors().size() + " redirector(s), "
+                + c.clientClasses().size() + " client class(es), " + c.regions().size() + " region(s)";
     }
 
     static String fileName(long version) {
-        return String.format("%020d.json", version);
+        return FileBackend.fileName(version);
     }
 
-    private static FileChannel lock(Path lockFile) throws IOException {
-        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException e) {
-            ch.close();
-            throw e;
-        }
-        if (lock == null) {
-            ch.close();
-            throw new IOException("state " + lockFile.getParent() + ": in use by another managers store");
-        }
-        return ch;
-    }
-
-    private static void removeTempFiles(Path dir) throws IOException {
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*" + AtomicFile.TEMP_SUFFIX)) {
-            for (Path temp : stream) {
-                log.warn("state {}: removing {}, left by a write that did not complete", dir, temp.getFileName());
-                delete(temp);
-            }
-        }
-    }
-
-    private static NavigableMap<Long, Path> versionFiles(Path dir) throws IOException {
-        NavigableMap<Long, Path> files = new TreeMap<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
-            for (Path p : stream) {
-                Matcher m = VERSION_FILE.matcher(p.getFileName().toString());
-                if (m.matches()) {
-                    files.put(Long.parseLong(m.group(1)), p);
-                }
-            }
-        }
-        return files;
-    }
-
-    private static VersionedConfig read(Path file, long expectedVersion) throws IOException {
-        VersionedConfig v;
-        try {
-            v = VersionedConfig.parseJson(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (ConfigException e) {
-            throw new IOException("state " + file + ": unreadable: " + String.join("; ", e.errors()), e);
-        }
-        if (v.version() != expectedVersion) {
-            throw new IOException("state " + file + ": holds version " + v.version() + " (expected: " + expectedVersion + ")");
-        }
-        // The hash is recomputed so that it always matches this build's canonical form.
+    /** Recomputes a stored version's hash, so that it always matches this build's canonical form. */
+    static VersionedConfig rehash(VersionedConfig v, String where) {
         VersionedConfig rehashed = new VersionedConfig(v.version(), v.config(), v.appliedAt(), null, v.author());
         if (!rehashed.sha256().equals(v.sha256())) {
-            log.info("state {}: canonical form changed since it was written; sha256 {} is now {}", file,
+            log.info("state {}: canonical form changed since it was written; sha256 {} is now {}", where,
                     v.sha256(), rehashed.sha256());
         }
         return rehashed;
-    }
-
-    private static void delete(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            log.warn("state: cannot delete {}: {}", p, e.toString());
-        }
     }
 }

@@ -151,7 +151,7 @@ class ManagersServerIT {
         HttpResponse<String> unknown = put(server, "{\"sites\": [], \"frontends\": []}", "application/json");
         assertEquals(400, unknown.statusCode());
         assertEquals(List.of("frontends: unknown field (expected one of: sites, frontEnds, backEnds, clientClasses, "
-                + "redirectors, managers, tmp, dns)"), errors(unknown));
+                + "redirectors, managers, tmp, dns, regions)"), errors(unknown));
 
         HttpResponse<String> empty = put(server, "", "application/json");
         assertEquals(400, empty.statusCode());

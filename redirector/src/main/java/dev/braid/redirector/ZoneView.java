@@ -479,6 +479,12 @@ public final class ZoneView {
                         + " (expected: at least one weight, the first >= 1)");
             }
             PrefixTable<String> regions = new PrefixTable<>();
+            // The managers' regions and the redirector's own client networks feed one prefix table.
+            for (dev.braid.managers.config.Region r : config.regions()) {
+                for (String prefix : r.prefixes()) {
+                    regions.put(prefix, r.name());
+                }
+            }
             for (DnsSettings.ClientNetwork n : dns.clientNetworks()) {
                 regions.put(n.prefix(), n.region());
             }

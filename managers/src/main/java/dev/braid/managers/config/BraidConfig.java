@@ -15,16 +15,17 @@ public record BraidConfig(
         List<RedirectorNode> redirectors,
         ManagersNode managers,
         TmpSettings tmp,
-        DnsSettings dns) {
+        DnsSettings dns,
+        List<Region> regions) {
 
     /** No sites, no nodes, default settings: what the managers hold before the first configuration. */
-    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null);
+    public static final BraidConfig EMPTY = new BraidConfig(null, null, null, null, null, null, null, null, null);
 
-    /** A configuration with default {@code dns} settings. */
+    /** A configuration with default {@code dns} settings and no regions (no prefix table). */
     public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
                        List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
                        TmpSettings tmp) {
-        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null);
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, null);
     }
 
     public BraidConfig {
@@ -36,11 +37,26 @@ public record BraidConfig(
         managers = managers == null ? ManagersNode.DEFAULT : managers;
         tmp = tmp == null ? TmpSettings.DEFAULT : tmp;
         dns = dns == null ? DnsSettings.DEFAULT : dns;
+        regions = regions == null ? List.of() : List.copyOf(regions);
+    }
+
+    /** A configuration with default {@code dns} settings. */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp, List<Region> regions) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, null, regions);
+    }
+
+    /** A configuration without regions (no prefix table). */
+    public BraidConfig(List<Site> sites, List<FrontEndNode> frontEnds, List<BackEndNode> backEnds,
+                       List<ClientClass> clientClasses, List<RedirectorNode> redirectors, ManagersNode managers,
+                       TmpSettings tmp, DnsSettings dns) {
+        this(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, null);
     }
 
     /** This configuration with other {@code dns} settings. */
     public BraidConfig withDns(DnsSettings dns) {
-        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns);
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, dns, regions);
     }
 
     /**
@@ -73,6 +89,20 @@ public record BraidConfig(
 
     public ClientClass clientClass(String name) {
         return clientClasses.stream().filter(c -> name != null && name.equals(c.name())).findFirst().orElse(null);
+    }
+
+    public Region region(String name) {
+        return regions.stream().filter(r -> name != null && name.equals(r.name())).findFirst().orElse(null);
+    }
+
+    /** A copy of this configuration with {@code classes} as its client classes. */
+    public BraidConfig withClientClasses(List<ClientClass> classes) {
+        return new BraidConfig(sites, frontEnds, backEnds, classes, redirectors, managers, tmp, regions);
+    }
+
+    /** A copy of this configuration with these nodes (the assignment layer's effective view). */
+    public BraidConfig withNodes(List<FrontEndNode> frontEnds, List<BackEndNode> backEnds) {
+        return new BraidConfig(sites, frontEnds, backEnds, clientClasses, redirectors, managers, tmp, regions);
     }
 
     public RedirectorNode redirector(String name) {

@@ -47,6 +47,12 @@ public final class ConfigValidator {
     public static final int MAX_REFRESH_AHEAD_SECONDS = 3_600;
     /** Largest heuristic freshness lifetime, in seconds (one year). */
     public static final int MAX_HEURISTIC_SECONDS = 31_536_000;
+    /** Largest weight of an origin. */
+    public static final int MAX_ORIGIN_WEIGHT = 1000;
+    /** Largest timeout or interval of an origin or queue, in milliseconds (ten minutes). */
+    public static final int MAX_TIMEOUT_MILLIS = 600_000;
+    /** Most requests a site's queue may hold. */
+    public static final int MAX_QUEUE_REQUESTS = 1_000_000;
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
@@ -54,6 +60,7 @@ public final class ConfigValidator {
     public static final List<String> CONGESTION_CONTROLS = List.of("bbr", "n-flow");
 
     private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]{0,31}");
+    private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,16}");
 
     private ConfigValidator() {
     }
@@ -63,6 +70,7 @@ public final class ConfigValidator {
         Check c = new Check();
         Set<String> siteNames = names(config.sites(), Site::name);
         Set<String> backEndNames = names(config.backEnds(), BackEndNode::name);
+        Set<String> regionNames = names(config.regions(), Region::name);
         Listeners listeners = new Listeners(c);
 
         c.uniqueNames("sites", config.sites(), Site::name);
@@ -74,6 +82,10 @@ public final class ConfigValidator {
         c.uniqueNames("frontEnds", config.frontEnds(), FrontEndNode::name);
         for (int i = 0; i < config.frontEnds().size(); i++) {
             frontEnd(c, config, "frontEnds[" + i + "]", config.frontEnds().get(i), siteNames, backEndNames, listeners);
+            String region = config.frontEnds().get(i).region();
+            if (!regionNames.isEmpty() && Names.isName(region) && !regionNames.contains(region)) {
+                c.fail("frontEnds[" + i + "].region", region, "the name of a region in regions " + sorted(regionNames));
+            }
         }
 
         c.uniqueNames("backEnds", config.backEnds(), BackEndNode::name);
@@ -110,8 +122,83 @@ public final class ConfigValidator {
         DnsChecks.validate(c::fail, config);
 
         listeners.add("managers.listen", config.managers().listen());
+        managers(c, config.managers());
         tmp(c, config.tmp());
+        regions(c, config.regions());
         return c.errors;
+    }
+
+    /** Shortest and longest interval between two reports of a node, in milliseconds. */
+    public static final int MIN_REPORT_INTERVAL_MS = 100;
+    public static final int MAX_REPORT_INTERVAL_MS = 60_000;
+
+    private static void managers(Check c, ManagersNode m) {
+        c.range("managers.reportIntervalMs", m.reportIntervalMs(), MIN_REPORT_INTERVAL_MS, MAX_REPORT_INTERVAL_MS);
+        AssignmentSettings a = m.assignment();
+        boolean highOk = a.highLoad() > 0 && a.highLoad() <= 100;
+        if (!highOk) {
+            c.fail("managers.assignment.highLoad", a.highLoad(), "a load above 0 and at most 100 (1 = at capacity)");
+        }
+        if (!(a.lowLoad() >= 0 && (!highOk || a.lowLoad() < a.highLoad()))) {
+            c.fail("managers.assignment.lowLoad", a.lowLoad(), highOk
+                    ? "0 <= lowLoad < highLoad (" + a.highLoad() + ")" : "a load >= 0, below highLoad");
+        }
+        c.range("managers.assignment.holdSeconds", a.holdSeconds(), 0, 3600);
+        EtcdSettings e = m.etcd();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < e.endpoints().size(); i++) {
+            String url = e.endpoints().get(i);
+            if (!isEtcdEndpoint(url)) {
+                c.fail("managers.etcd.endpoints[" + i + "]", url, "http://host:port, an etcd client URL");
+            } else if (!seen.add(url)) {
+                c.fail("managers.etcd.endpoints[" + i + "]", url, "each endpoint listed once");
+            }
+        }
+        if (!e.prefix().matches("(/[A-Za-z0-9._-]+)+")) {
+            c.fail("managers.etcd.prefix", e.prefix(), "a key prefix such as /braid: '/'-separated names, "
+                    + "no trailing '/'");
+        }
+        c.range("managers.etcd.leaseSeconds", e.leaseSeconds(), 2, 60);
+    }
+
+    private static boolean isEtcdEndpoint(String url) {
+        if (url == null || !url.startsWith("http://")) {
+            return false;
+        }
+        return isOriginUrl(url);
+    }
+
+    private static void regions(Check c, List<Region> regions) {
+        c.uniqueNames("regions", regions, Region::name);
+        Map<String, String> prefixOwner = new HashMap<>();
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            for (int j = 0; j < r.prefixes().size(); j++) {
+                String path = "regions[" + i + "].prefixes[" + j + "]";
+                String prefix = r.prefixes().get(j);
+                if (!isCidr(prefix)) {
+                    c.fail(path, prefix, "a network in CIDR notation with no host bits set, such as 10.0.0.0/8 "
+                            + "or 2001:db8::/32");
+                    continue;
+                }
+                String owner = prefixOwner.putIfAbsent(canonicalCidr(prefix), path);
+                if (owner != null) {
+                    c.fail(path, prefix, "a network listed once; " + owner + " already lists it");
+                }
+            }
+        }
+    }
+
+    private static String canonicalCidr(String cidr) {
+        int slash = cidr.indexOf('/');
+        InetAddress a = literal(cidr.substring(0, slash));
+        return (a == null ? cidr.substring(0, slash) : a.getHostAddress()) + cidr.substring(slash);
+    }
+
+    private static List<String> sorted(Set<String> names) {
+        List<String> list = new ArrayList<>(names);
+        list.sort(null);
+        return list;
     }
 
     private static void site(Check c, String p, Site site, Map<String, String> hostOwner) {
@@ -146,9 +233,101 @@ public final class ConfigValidator {
             }
             c.atLeast(op + ".freshnessRank", o.freshnessRank(), 0);
             c.atLeast(op + ".maxInFlight", o.maxInFlight(), 1);
+            origin(c, op, o, site);
         }
+        requestTypes(c, p, site);
+        QueueSettings q = site.queue();
+        c.range(p + ".queue.maxRequests", q.maxRequests(), 0, MAX_QUEUE_REQUESTS);
+        c.range(p + ".queue.timeoutMillis", q.timeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(p + ".queue.retryAfterSeconds", q.retryAfterSeconds(), 0, MAX_DNS_TTL_SECONDS);
         c.range(p + ".cache.heuristicPercent", site.cache().heuristicPercent(), 0, 100);
         c.range(p + ".cache.maxHeuristicSeconds", site.cache().maxHeuristicSeconds(), 0, MAX_HEURISTIC_SECONDS);
+    }
+
+    /** The back-end's settings of one origin: weight, capabilities, connections, timeouts, TLS, health. */
+    private static void origin(Check c, String op, Origin o, Site site) {
+        c.range(op + ".weight", o.weight(), 1, MAX_ORIGIN_WEIGHT);
+        Set<String> typeNames = names(site.requestTypes(), RequestType::name);
+        c.references(op + ".types", o.types(), typeNames, "the name of a type in the site's requestTypes "
+                + typeNames.stream().sorted().toList());
+        if (o.maxInFlight() >= 1) {
+            // maxConnections defaults to maxInFlight: report a bad maxInFlight once, not twice.
+            c.atLeast(op + ".maxConnections", o.maxConnections(), 1);
+        }
+        c.range(op + ".connectTimeoutMillis", o.connectTimeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(op + ".responseTimeoutMillis", o.responseTimeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        if (o.tlsRoots() != null) {
+            if (o.url() == null || !o.url().startsWith("https:")) {
+                c.fail(op + ".tlsRoots", o.tlsRoots(), "no tlsRoots for an http url; they verify https origins");
+            } else if (o.tlsRoots().isBlank()) {
+                c.fail(op + ".tlsRoots", o.tlsRoots(), "the path of a PEM file of root certificates");
+            }
+        }
+        HealthCheck h = o.health();
+        String hp = op + ".health";
+        if (h.path() != null && !isRequestTarget(h.path())) {
+            c.fail(hp + ".path", h.path(), "a path starting with '/', such as /health, without spaces or '#'");
+        }
+        c.range(hp + ".intervalMillis", h.intervalMillis(), 10, MAX_TIMEOUT_MILLIS);
+        c.range(hp + ".timeoutMillis", h.timeoutMillis(), 1, MAX_TIMEOUT_MILLIS);
+        c.range(hp + ".rise", h.rise(), 1, 100);
+        c.range(hp + ".fall", h.fall(), 1, 100);
+        if (!(h.errorRatio() > 0 && h.errorRatio() <= 1)) {
+            c.fail(hp + ".errorRatio", h.errorRatio(), "a share above 0 and at most 1, such as 0.5");
+        }
+        c.range(hp + ".errorWindow", h.errorWindow(), 1, 10_000);
+        c.range(hp + ".ejectMillis", h.ejectMillis(), 1, MAX_TIMEOUT_MILLIS);
+    }
+
+    private static void requestTypes(Check c, String p, Site site) {
+        List<RequestType> types = site.requestTypes();
+        if (types.isEmpty()) {
+            c.fail(p + ".requestTypes", types, "at least one request type (leave the key out for the defaults)");
+        }
+        c.uniqueNames(p + ".requestTypes", types, RequestType::name);
+        for (int i = 0; i < types.size(); i++) {
+            String tp = p + ".requestTypes[" + i + "]";
+            RequestType t = types.get(i);
+            c.range(tp + ".cost", t.cost(), 1, RequestType.MAX_COST);
+            if (t.rules().isEmpty() && i != types.size() - 1) {
+                c.fail(tp + ".rules", t.rules(), "at least one rule, or this type last: a type without rules "
+                        + "matches every request and hides the types after it");
+            }
+            for (int j = 0; j < t.rules().size(); j++) {
+                typeRule(c, tp + ".rules[" + j + "]", t.rules().get(j));
+            }
+            if (!site.origins().isEmpty() && site.origins().stream().noneMatch(o -> o.serves(t.name()))) {
+                c.fail(tp + ".name", t.name(), "a type at least one of the site's origins serves (see origins[].types)");
+            }
+        }
+    }
+
+    private static void typeRule(Check c, String p, TypeRule r) {
+        if (r.method() == null && r.pathPrefix() == null && r.extensions() == null && r.header() == null) {
+            c.fail(p, "{}", "at least one of method, pathPrefix, extensions, header "
+                    + "(a type with no rules already matches everything)");
+            return;
+        }
+        if (r.method() != null && !METHOD.matcher(r.method()).matches()) {
+            c.fail(p + ".method", r.method(), "an HTTP method in upper case, such as GET");
+        }
+        if (r.pathPrefix() != null && !isPathPrefix(r.pathPrefix())) {
+            c.fail(p + ".pathPrefix", r.pathPrefix(), "a path starting with '/', without spaces, '?' or '#'");
+        }
+        if (r.extensions() != null) {
+            if (r.extensions().isEmpty()) {
+                c.fail(p + ".extensions", r.extensions(), "at least one extension, or no extensions key");
+            }
+            for (int k = 0; k < r.extensions().size(); k++) {
+                String ext = r.extensions().get(k);
+                if (ext == null || !EXTENSION.matcher(ext).matches()) {
+                    c.fail(p + ".extensions[" + k + "]", ext, "1 to 16 lower-case letters or digits, without the dot, such as mp4");
+                }
+            }
+        }
+        if (r.header() != null && !Names.isToken(r.header()) && !isHeaderRule(r.header())) {
+            c.fail(p + ".header", r.header(), "Name (the field is present) or Name: value, such as Range or Accept: video/");
+        }
     }
 
     private static void frontEndCache(Check c, String p, CacheSettings cache) {
@@ -364,7 +543,8 @@ public final class ConfigValidator {
         }
     }
 
-    static boolean isCidr(String s) {
+    /** A network in CIDR notation with no host bits set, such as {@code 10.0.0.0/8} or {@code 2001:db8::/32}. */
+    public static boolean isCidr(String s) {
         int slash = s.indexOf('/');
         if (slash <= 0 || slash == s.length() - 1) {
             return false;
@@ -394,6 +574,20 @@ public final class ConfigValidator {
         for (int i = 0; i < s.length(); i++) {
             char ch = s.charAt(i);
             if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A probe target: an absolute path, optionally with a query. */
+    private static boolean isRequestTarget(String s) {
+        if (!s.startsWith("/")) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch <= ' ' || ch >= 0x7f || ch == '#') {
                 return false;
             }
         }

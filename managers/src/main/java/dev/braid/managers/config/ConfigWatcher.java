@@ -100,6 +100,7 @@ public final class ConfigWatcher implements AutoCloseable {
     private final Settings settings;
     private final CompletableFuture<VersionedConfig> first = new CompletableFuture<>();
     private volatile VersionedConfig current;
+    private volatile Refusal refused;
     private volatile boolean closed;
     private Thread thread;
 
@@ -161,6 +162,24 @@ public final class ConfigWatcher implements AutoCloseable {
         return w;
     }
 
+    /**
+     * A version the node did not apply, and why.
+     *
+     * @param version the refused version's number
+     * @param reason  every reason, joined with "; "
+     */
+    public record Refusal(long version, String reason) {
+    }
+
+    /**
+     * The newest version refused after the one applied, or null when the node runs the newest
+     * version it has seen. The node reports it to the managers, so that operators see which node
+     * kept which version, and why.
+     */
+    public Refusal refused() {
+        return refused;
+    }
+
     /** The configuration the listener last accepted, or null before the first. */
     public VersionedConfig current() {
         return current;
@@ -201,6 +220,10 @@ public final class ConfigWatcher implements AutoCloseable {
 
     private void applied(VersionedConfig v) {
         current = v;
+        Refusal r = refused;
+        if (r != null && r.version() <= v.version()) {
+            refused = null;
+        }
         first.complete(v);
     }
 
@@ -223,6 +246,7 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     private void kept(long refused, String reason) {
+        this.refused = new Refusal(refused, reason);
         VersionedConfig c = current;
         log.warn("{}: kept version {}: version {} refused: {}", source, c == null ? "none" : c.version(), refused, reason);
     }

@@ -88,7 +88,7 @@ class ConfigLoaderTest {
                 """);
         assertEquals(List.of(
                 "sitez: unknown field (expected one of: sites, frontEnds, backEnds, clientClasses, redirectors, "
-                        + "managers, tmp, dns)",
+                        + "managers, tmp, dns, regions)",
                 "tmp.packetBytes: \"big\" (expected: integer)",
                 "tmp.ringWeights[1]: 2.5 (expected: integer)",
                 "clientClasses[0].rules[0].pathprefix: unknown field (expected one of: source, host, pathPrefix, "
@@ -103,7 +103,7 @@ class ConfigLoaderTest {
                 errorsOf("sites: [{name: shop, dnsTtlSeconds: \"20\"}]"));
         assertEquals(List.of("sites[0].dnsTtlSeconds: 99999999999 (expected: integer)"),
                 errorsOf("sites: [{name: shop, dnsTtlSeconds: 99999999999}]"));
-        assertEquals(List.of("managers: \"127.0.0.1:9180\" (expected: a mapping with keys listen)"),
+        assertEquals(List.of("managers: \"127.0.0.1:9180\" (expected: a mapping with keys listen, reportIntervalMs, assignment, etcd)"),
                 errorsOf("managers: 127.0.0.1:9180"));
         assertEquals(List.of("frontEnds[0].name: true (expected: string; quote it)"),
                 errorsOf("frontEnds: [{name: yes}]"));
@@ -112,7 +112,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("sites[0].hostnames[1]: null (expected: string)"),
                 errorsOf("sites: [{name: shop, hostnames: [a.example, null]}]"));
         assertEquals(List.of("(root): [1,2] (expected: a mapping with keys sites, frontEnds, backEnds, "
-                + "clientClasses, redirectors, managers, tmp, dns)"), errorsOf("[1, 2]"));
+                + "clientClasses, redirectors, managers, tmp, dns, regions)"), errorsOf("[1, 2]"));
     }
 
     @Test
@@ -158,7 +158,7 @@ class ConfigLoaderTest {
                   - &s {name: shop}
                   - *s
                 """);
-        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, cache)"),
+        assertEquals(List.of("sites[1]: \"s\" (expected: a mapping with keys name, hostnames, dnsTtlSeconds, origins, requestTypes, queue, cache)"),
                 errors);
     }
 

@@ -362,4 +362,45 @@ class ConfigValidatorTest {
                 "tmp.blenderPolicy: lifo (expected: per-connection or per-class)"), errors);
         assertNotEquals(List.of(), errors);
     }
+
+    @Test
+    void regionsAreAPrefixTableThatFrontEndsReferTo() {
+        String regions = "\nregions:\n  - name: eu\n    prefixes: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+                + "  - name: us\n    prefixes: [10.0.0.0/16, 192.168.0.0/16]\n";
+        assertEquals(List.of(), errors(edit(EXAMPLE, "    publicAddress: 127.0.0.1\n",
+                "    publicAddress: 127.0.0.1\n    region: eu\n") + regions), "a longer prefix inside another is fine");
+        assertEquals(List.of("frontEnds[0].region: default (expected: the name of a region in regions [eu, us])"),
+                errors(EXAMPLE + regions));
+        assertEquals(List.of(
+                "regions[1].name: eu (expected: a name unique among regions; regions[0] has it)",
+                "regions[0].prefixes[1]: 10.0.0.1/8 (expected: a network in CIDR notation with no host bits set, "
+                        + "such as 10.0.0.0/8 or 2001:db8::/32)",
+                "regions[1].prefixes[0]: 2001:db8:0::/32 (expected: a network listed once; regions[0].prefixes[0] "
+                        + "already lists it)"),
+                errors(EXAMPLE + "\nregions:\n  - name: eu\n    prefixes: [\"2001:db8::/32\", 10.0.0.1/8]\n"
+                        + "  - name: eu\n    prefixes: [\"2001:db8:0::/32\"]\n").stream()
+                        .filter(e -> e.startsWith("regions")).toList());
+    }
+
+    @Test
+    void managersSettingsHaveRanges() {
+        assertEquals(List.of(), errorsAfter("  listen: 127.0.0.1:9180", "  listen: 127.0.0.1:9180\n  reportIntervalMs: 500\n"
+                + "  assignment: {highLoad: 0.9, lowLoad: 0.2, holdSeconds: 5}\n"
+                + "  etcd: {endpoints: [\"http://127.0.0.1:2379\", \"http://10.0.0.2:2379\"], prefix: /braid/prod, "
+                + "leaseSeconds: 3}"));
+        assertEquals(List.of(
+                "managers.reportIntervalMs: 50 (expected: 100..60000)",
+                "managers.assignment.lowLoad: 0.9 (expected: 0 <= lowLoad < highLoad (0.8))",
+                "managers.assignment.holdSeconds: -1 (expected: 0..3600)",
+                "managers.etcd.endpoints[0]: https://127.0.0.1:2379 (expected: http://host:port, an etcd client URL)",
+                "managers.etcd.endpoints[2]: http://127.0.0.1:2380 (expected: each endpoint listed once)",
+                "managers.etcd.prefix: braid/ (expected: a key prefix such as /braid: '/'-separated names, no trailing '/')",
+                "managers.etcd.leaseSeconds: 1 (expected: 2..60)"),
+                errorsAfter("  listen: 127.0.0.1:9180", "  listen: 127.0.0.1:9180\n  reportIntervalMs: 50\n"
+                        + "  assignment: {lowLoad: 0.9, holdSeconds: -1}\n"
+                        + "  etcd: {endpoints: [\"https://127.0.0.1:2379\", \"http://127.0.0.1:2380\", "
+                        + "\"http://127.0.0.1:2380\"], prefix: braid/, leaseSeconds: 1}"));
+        assertEquals(List.of("managers.assignment.highLoad: 0.0 (expected: a load above 0 and at most 100 (1 = at capacity))"),
+                errorsAfter("  listen: 127.0.0.1:9180", "  listen: 127.0.0.1:9180\n  assignment: {highLoad: 0}"));
+    }
 }
