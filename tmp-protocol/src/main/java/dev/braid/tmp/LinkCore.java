@@ -287,11 +287,6 @@ public final class LinkCore implements Frames.Visitor {
         return !closed && (!control.isEmpty() || !retransmit.isEmpty() || (blender.hasReady() && sent < sendMax));
     }
 
-    /** Whether lost frames wait to be re-sent. */
-    public boolean hasRetransmissions() {
-        return !retransmit.isEmpty();
-    }
-
     /** Bytes saved by LZ4 on DATA frames sent so far. */
     public long compressionSavedBytes() {
         return compressedSaved;

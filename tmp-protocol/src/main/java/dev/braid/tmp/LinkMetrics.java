@@ -43,6 +43,8 @@ public final class LinkMetrics {
         metrics.counters("braid_link_udp_receive_drops_total",
                 "Datagrams the kernel dropped for a full socket receive buffer (not path loss)",
                 () -> collect(links.get(), l -> (double) l.udpReceiveDrops(), l -> l.udpReceiveDrops() >= 0), "peer");
+        metrics.counters("braid_link_compression_saved_bytes_total", "Bytes LZ4 saved on DATA frames sent",
+                () -> collect(links.get(), l -> (double) l.compressionSavedBytes(), l -> true), "peer");
         metrics.gauges("braid_link_info", "One per link: its carrier and congestion controller", () -> {
             Map<List<String>, Double> m = new HashMap<>();
             for (TmpLink l : links.get()) {

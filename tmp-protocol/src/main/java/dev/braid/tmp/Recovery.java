@@ -98,9 +98,7 @@ final class Recovery {
     private long packetsSent;
     private long packetsAcked;
     private long packetsLost;
-    private long bytesLost;
     private long persistentCongestionEvents;
-    private long ptoEvents;
 
     private final CongestionController.AckSample sample = new CongestionController.AckSample();
     private final List<SentPacket> lostBatch = new ArrayList<>();
@@ -374,7 +372,6 @@ final class Recovery {
         for (SentPacket p : lostBatch) {
             packetsLost++;
             roundLost++;
-            bytesLost += p.bytes;
             bytesInFlight -= p.bytes;
             ackElicitingInFlight--;
             cc.onPacketLost(now, p.timeSent, p.bytes);
@@ -413,14 +410,8 @@ final class Recovery {
         }
         if (ackElicitingInFlight > 0 && now >= lastAckElicitingSent + currentPto()) {
             ptoCount++;
-            ptoEvents++;
             probesToSend = 2;
         }
-    }
-
-    /** Forces a probe (the handshake re-sends its HELLO on a timeout even before anything is acknowledged). */
-    int ptoCount() {
-        return ptoCount;
     }
 
     /** Returns every outstanding packet's frames to the link as lost (the link is closing or restarting). */
@@ -460,16 +451,8 @@ final class Recovery {
         return packetsLost;
     }
 
-    long bytesLost() {
-        return bytesLost;
-    }
-
     long persistentCongestionEvents() {
         return persistentCongestionEvents;
-    }
-
-    long ptoEvents() {
-        return ptoEvents;
     }
 
     /** Tracked packets (outstanding or waiting behind one): bounded by the window, for the memory tests. */

@@ -277,10 +277,6 @@ public final class TmpConnection implements DatagramEndpoint {
         return recovery;
     }
 
-    int maxDatagramBytes() {
-        return maxDatagram;
-    }
-
     // ------------------------------------------------------------------ receiving
 
     @Override

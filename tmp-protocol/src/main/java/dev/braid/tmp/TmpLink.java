@@ -175,6 +175,11 @@ public final class TmpLink {
         return core.sentBytesByRing();
     }
 
+    /** Bytes LZ4 saved on the DATA frames this side sent. Read off the link's loop: approximate. */
+    public long compressionSavedBytes() {
+        return core.compressionSavedBytes();
+    }
+
     public int activeStreams() {
         return core.activeStreams();
     }
