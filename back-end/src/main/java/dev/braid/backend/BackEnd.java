@@ -87,6 +87,7 @@ public final class BackEnd implements AutoCloseable {
                 });
         Metrics m = options.metrics();
         m.gauge("braid_backend_links", "TMP links from front-ends currently up", () -> server.links().size());
+        dev.braid.tmp.LinkMetrics.register(m, server::links);
         m.counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", () -> sentByRing(server.links()),
                 "peer", "ring");
@@ -103,7 +104,7 @@ public final class BackEnd implements AutoCloseable {
             dispatchers.forEach((site, d) -> out.put(List.of(site), (double) d.queueDepth()));
             return out;
         }, "site");
-        log.info("back-end {}: TMP (tcp) on {}", name, server.localAddress());
+        log.info("back-end {}: TMP on {} ({})", name, server.localAddress(), server.udpEnabled() ? "UDP and TCP" : "TCP");
     }
 
     public static BackEnd start(Options options) {
@@ -149,7 +150,7 @@ public final class BackEnd implements AutoCloseable {
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
-                tmp.rateLimitMbps());
+                tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
     }
 
     /**

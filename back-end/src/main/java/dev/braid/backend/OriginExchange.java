@@ -310,6 +310,7 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             dropReplay();
             originKeepAlive = HttpUtil.isKeepAlive(res);
             HttpResponse forward = HttpForwarding.forwardResponse(res, backEnd.name(), method);
+            stream.compressible(compressibleBody(res.headers()));
             codec.writeOutbound(forward);
             backEnd.metrics().responses(target.name, res.status().code());
             dispatcher.responded(ticket, res.status().code());
@@ -524,5 +525,24 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
 
     /** Stream bytes to credit back once everything queued before it has reached the origin. */
     private record Credit(int bytes) {
+    }
+
+    /**
+     * Whether a body with these headers is worth LZ4 on the TMP link: text-like types (text, JSON,
+     * XML, JavaScript, SVG, forms) that are not already content-encoded (gzip, br). The link then
+     * compresses each DATA frame on its own, and only where that saves at least 10%.
+     */
+    static boolean compressibleBody(io.netty.handler.codec.http.HttpHeaders headers) {
+        String encoding = headers.get(HttpHeaderNames.CONTENT_ENCODING);
+        if (encoding != null && !encoding.trim().equalsIgnoreCase("identity")) {
+            return false;
+        }
+        String type = headers.get(HttpHeaderNames.CONTENT_TYPE);
+        if (type == null) {
+            return false;
+        }
+        String t = type.toLowerCase(java.util.Locale.ROOT);
+        return t.startsWith("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript")
+                || t.contains("svg") || t.contains("x-www-form-urlencoded");
     }
 }

@@ -69,6 +69,9 @@ final class Nodes {
         FrontEndNode node = require(config.frontEnd(name), "frontEnds", name);
         Metrics metrics = new Metrics();
         FrontEnd fe = rt.add(FrontEnd.start(new FrontEnd.Options(name, listen, rt.loops(), metrics, config)));
+        // Serve once the TMP links are up (a UDP handshake may fall back to TCP after 2 s), but do not
+        // let a back-end that is down hold the role's start: requests then get a 502 until it is up.
+        fe.awaitLinks(java.time.Duration.ofSeconds(3));
         AdminServer admin = rt.add(fe.adminRoutes(AdminServer.builder(metrics)).bind(rt.loops(),
                 adminListen != null ? adminListen : HostPort.parse("frontEnds[" + name + "].admin", node.admin())));
         return watch(rt, managers, new Started("front-end " + name, NodeReport.FRONT_END, name, fe.localAddress(),

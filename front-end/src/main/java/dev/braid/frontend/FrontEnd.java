@@ -118,6 +118,8 @@ public final class FrontEnd implements AutoCloseable {
                 () -> inFlightByClass(), "class");
         options.metrics().gauge("braid_frontend_links_up", "TMP links to back-ends currently up",
                 () -> links.values().stream().filter(c -> c.link() != null).count());
+        dev.braid.tmp.LinkMetrics.register(options.metrics(), () -> links.values().stream().map(TmpClient::link)
+                .filter(Objects::nonNull).toList());
         options.metrics().counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", this::sentByRing, "peer", "ring");
         log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
@@ -150,7 +152,7 @@ public final class FrontEnd implements AutoCloseable {
     private static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
-                tmp.rateLimitMbps());
+                tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
     }
 
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */
@@ -254,9 +256,16 @@ public final class FrontEnd implements AutoCloseable {
         return samples;
     }
 
-    /** The best established link to a back-end serving {@code site}, or null. */
+    /**
+     * The best established link to a back-end serving {@code site}, or null: the one with the lowest
+     * expected delay from both ends' QoS reports ({@link TmpLink#expectedDelayMicros}); links without
+     * a measurement (TCP, or just connected) are used only when no measured one is up, first
+     * configured first.
+     */
     TmpLink linkFor(Site site) {
         State s = state;
+        TmpLink best = null;
+        double bestDelay = Double.MAX_VALUE;
         for (String be : s.node().backEnds()) {
             BackEndNode backEnd = s.config().backEnd(be);
             if (backEnd == null || !backEnd.sites().contains(site.name())) {
@@ -264,11 +273,16 @@ public final class FrontEnd implements AutoCloseable {
             }
             TmpClient c = links.get(be);
             TmpLink l = c == null ? null : c.link();
-            if (l != null) {
-                return l;
+            if (l == null) {
+                continue;
+            }
+            double delay = l.expectedDelayMicros();
+            if (best == null || !Double.isNaN(delay) && delay < bestDelay) {
+                best = l;
+                bestDelay = Double.isNaN(delay) ? bestDelay : delay;
             }
         }
-        return null;
+        return best;
     }
 
     /** Waits (up to the timeout) until every configured link is up; for start-up and tests. */

@@ -571,7 +571,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             forward.headers().add("X-Forwarded-For", clientIp);
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
                     ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=http");
-            stream = link.openStream(frontEnd.ring(cls), cls.name(), false, this);
+            // The re-serialised head is text; a body is worth compressing only if it is text too.
+            boolean compressible = !HttpUtil.isContentLengthSet(request) && !HttpUtil.isTransferEncodingChunked(request)
+                    || compressibleBody(request.headers());
+            stream = link.openStream(frontEnd.ring(cls), cls.name(), compressible, this);
             codec.writeOutbound(forward);
             drainToStream();
         }
@@ -1024,5 +1027,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     private record Arrival(ByteBuf data, boolean fin) {
+    }
+
+    /**
+     * Whether a body with these headers is worth LZ4 on the TMP link: text-like types (text, JSON,
+     * XML, JavaScript, SVG, forms) that are not already content-encoded (gzip, br). The link then
+     * compresses each DATA frame on its own, and only where that saves at least 10%.
+     */
+    static boolean compressibleBody(io.netty.handler.codec.http.HttpHeaders headers) {
+        String encoding = headers.get(HttpHeaderNames.CONTENT_ENCODING);
+        if (encoding != null && !encoding.trim().equalsIgnoreCase("identity")) {
+            return false;
+        }
+        String type = headers.get(HttpHeaderNames.CONTENT_TYPE);
+        if (type == null) {
+            return false;
+        }
+        String t = type.toLowerCase(java.util.Locale.ROOT);
+        return t.startsWith("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript")
+                || t.contains("svg") || t.contains("x-www-form-urlencoded");
     }
 }

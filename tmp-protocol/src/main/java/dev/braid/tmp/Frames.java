@@ -25,11 +25,24 @@ public final class Frames {
     public static final int PING = 0x07;
     public static final int PING_ACK = 0x08;
     public static final int GOAWAY = 0x09;
+    /** UDP carrier only: acknowledged packet numbers (RFC 9000 §19.3 layout). */
+    public static final int ACK = 0x0A;
+    /** UDP carrier only: the sender's view of the link (loss, RTT, delivery rate, hosted streams). */
+    public static final int QOS = 0x0B;
+    /** UDP carrier only: the link is closed now, with a code and reason (TCP closes the connection instead). */
+    public static final int CLOSE = 0x0C;
 
     /** DATA flag: the frame ends the stream. */
     public static final int FLAG_FIN = 0x01;
+    /** DATA flag: the payload is one LZ4 block; its decompressed length follows the flags. */
+    public static final int FLAG_COMPRESSED = 0x02;
+    /** Largest decompressed payload of one DATA frame: bounds what a hostile block can make a receiver allocate. */
+    public static final int MAX_DECOMPRESSED_BYTES = 65_536;
     /** STREAM_OPEN flag: the stream's payload is worth compressing. */
     public static final int FLAG_COMPRESSIBLE = 0x01;
+
+    /** Most ranges an ACK frame may carry. */
+    public static final int MAX_ACK_RANGES = 256;
 
     /** Longest string field (node names, class names, reasons), in UTF-8 bytes. */
     public static final int MAX_STRING_BYTES = 1024;
@@ -57,6 +70,21 @@ public final class Frames {
         void ping(long opaque, boolean ack) throws TmpProtocolException;
 
         void goaway(long lastStreamId, ResetCode code, String reason) throws TmpProtocolException;
+
+        /** An ACK frame; only the UDP carrier accepts them. */
+        default void ack(AckRanges ranges, long ackDelayMicros) throws TmpProtocolException {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "ACK frame on a carrier without acknowledgements");
+        }
+
+        /** The peer closed the link; only the UDP carrier accepts it. */
+        default void close(ResetCode code, String reason) throws TmpProtocolException {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "CLOSE frame on a carrier that closes connections");
+        }
+
+        /** A QoS report; only the UDP carrier accepts them. */
+        default void qos(QosReport report) throws TmpProtocolException {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "QOS frame on a carrier without reports");
+        }
     }
 
     public static void writeHello(ByteBuf out, int version, int role, String nodeName, long maxData, long streamWindow) {
@@ -83,6 +111,54 @@ public final class Frames {
         VarInt.write(out, offset);
         VarInt.write(out, length);
         out.writeByte(fin ? FLAG_FIN : 0);
+    }
+
+    /** Writes a DATA frame header for an LZ4 block of {@code length} bytes that decompresses to {@code originalLength}. */
+    public static void writeCompressedDataHeader(ByteBuf out, long streamId, long offset, int length, boolean fin,
+                                                 int originalLength) {
+        out.writeByte(DATA);
+        VarInt.write(out, streamId);
+        VarInt.write(out, offset);
+        VarInt.write(out, length);
+        out.writeByte((fin ? FLAG_FIN : 0) | FLAG_COMPRESSED);
+        VarInt.write(out, originalLength);
+    }
+
+    /**
+     * Writes an ACK frame: largest acknowledged, ack delay in microseconds, the number of further
+     * ranges, the first range's length minus one, then (gap, length) pairs as in RFC 9000 §19.3.1.
+     * At most {@code maxRanges} ranges are written, newest first.
+     */
+    public static void writeAck(ByteBuf out, AckRanges ranges, long ackDelayMicros, int maxRanges) {
+        int n = Math.min(ranges.size(), maxRanges);
+        out.writeByte(ACK);
+        int last = ranges.size() - 1;
+        VarInt.write(out, ranges.end(last));
+        VarInt.write(out, Math.max(0, ackDelayMicros));
+        VarInt.write(out, n - 1);
+        VarInt.write(out, ranges.end(last) - ranges.start(last));
+        long prevStart = ranges.start(last);
+        for (int i = last - 1; i > last - n; i--) {
+            VarInt.write(out, prevStart - ranges.end(i) - 2);
+            VarInt.write(out, ranges.end(i) - ranges.start(i));
+            prevStart = ranges.start(i);
+        }
+    }
+
+    public static void writeClose(ByteBuf out, ResetCode code, String reason) {
+        out.writeByte(CLOSE);
+        VarInt.write(out, Math.max(0, code.code()));
+        writeString(out, reason);
+    }
+
+    public static void writeQos(ByteBuf out, QosReport r) {
+        out.writeByte(QOS);
+        VarInt.write(out, Math.round(Math.max(0, Math.min(1, r.lossRate())) * 1_000_000));
+        VarInt.write(out, Math.max(0, r.smoothedRttMicros()));
+        VarInt.write(out, Math.max(0, r.rttVarianceMicros()));
+        VarInt.write(out, Math.max(0, r.minRttMicros()));
+        VarInt.write(out, Math.max(0, Math.min(VarInt.MAX, r.deliveryRateBytesPerSecond())));
+        VarInt.write(out, Math.round(Math.max(0, r.hostedStreams()) * 100));
     }
 
     public static int dataHeaderSize(long streamId, long offset, int length) {
@@ -146,9 +222,22 @@ public final class Frames {
                     long offset = VarInt.read(packet);
                     long length = VarInt.read(packet);
                     int flags = readByte(packet);
+                    long original = (flags & FLAG_COMPRESSED) != 0 ? VarInt.read(packet) : -1;
                     if (length > packet.readableBytes()) {
                         throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR,
                                 "DATA length " + length + " exceeds the " + packet.readableBytes() + " bytes left");
+                    }
+                    if (original >= 0) {
+                        if (original > MAX_DECOMPRESSED_BYTES || original < 1) {
+                            throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "compressed DATA of "
+                                    + original + " bytes (expected: 1.." + MAX_DECOMPRESSED_BYTES + ")");
+                        }
+                        if (offset + original > VarInt.MAX) {
+                            throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "DATA beyond the largest offset");
+                        }
+                        ByteBuf plain = Lz4Blocks.decompress(packet, (int) length, (int) original);
+                        v.data(id, offset, plain, (flags & FLAG_FIN) != 0);
+                        continue;
                     }
                     if (offset + length > VarInt.MAX) {
                         throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "DATA beyond the largest offset");
@@ -175,6 +264,47 @@ public final class Frames {
                     long last = VarInt.read(packet);
                     long code = VarInt.read(packet);
                     v.goaway(last, ResetCode.of(code), readString(packet));
+                }
+                case ACK -> {
+                    long largest = VarInt.read(packet);
+                    long delay = VarInt.read(packet);
+                    long count = VarInt.read(packet);
+                    long first = VarInt.read(packet);
+                    if (first > largest || count > MAX_ACK_RANGES) {
+                        throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "ACK with " + (count + 1)
+                                + " ranges, first of " + (first + 1) + " below " + largest);
+                    }
+                    AckRanges ranges = new AckRanges((int) count + 1);
+                    long end = largest;
+                    long start = largest - first;
+                    ranges.prepend(start, end);
+                    for (long i = 0; i < count; i++) {
+                        long gap = VarInt.read(packet);
+                        long len = VarInt.read(packet);
+                        end = start - gap - 2;
+                        start = end - len;
+                        if (end < 0 || start < 0) {
+                            throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "ACK range below packet 0");
+                        }
+                        ranges.prepend(start, end);
+                    }
+                    v.ack(ranges, delay);
+                }
+                case CLOSE -> {
+                    long code = VarInt.read(packet);
+                    v.close(ResetCode.of(code), readString(packet));
+                }
+                case QOS -> {
+                    long lossPpm = VarInt.read(packet);
+                    long srtt = VarInt.read(packet);
+                    long rttVar = VarInt.read(packet);
+                    long minRtt = VarInt.read(packet);
+                    long rate = VarInt.read(packet);
+                    long centiStreams = VarInt.read(packet);
+                    if (lossPpm > 1_000_000) {
+                        throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "QOS loss of " + lossPpm + " ppm");
+                    }
+                    v.qos(new QosReport(lossPpm / 1e6, srtt, rttVar, minRtt, rate, centiStreams / 100.0));
                 }
                 default -> throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR,
                         "unknown frame type 0x" + Integer.toHexString(type));

@@ -49,6 +49,15 @@ public final class LinkCore implements Frames.Visitor {
     private final Blender blender;
     private final LongObjectMap<TmpStream> streams = new LongObjectHashMap<>();
     private final ArrayDeque<byte[]> control = new ArrayDeque<>();
+    /** Datagram carriers: stream data of lost packets, re-sent at its offsets ahead of new data. */
+    private final ArrayDeque<SentFrame> retransmit = new ArrayDeque<>();
+    /** Datagram carriers: whether frames may arrive out of order, duplicated or lost (and are recorded per packet). */
+    private final boolean datagram;
+    /** Rounds for counting hosted streams: streams that sent in the current round. */
+    private long round;
+    private int roundStreams;
+    private List<SentFrame> record;
+    private long compressedSaved;
     private final List<TmpStream> writableNotices = new ArrayList<>();
 
     private long nextLocalStreamId;
@@ -75,6 +84,17 @@ public final class LinkCore implements Frames.Visitor {
 
     public LinkCore(EventExecutor executor, LinkSettings settings, boolean initiator, String peerName,
                     long peerMaxData, long peerStreamWindow, Listener listener, Runnable wakeup) {
+        this(executor, settings, initiator, peerName, peerMaxData, peerStreamWindow, listener, wakeup, false);
+    }
+
+    /**
+     * @param datagram true for a carrier that loses, duplicates and reorders packets (UDP): frames
+     *                 are then recorded per packet for retransmission, streams open implicitly when
+     *                 their data overtakes their STREAM_OPEN, and duplicates are ignored
+     */
+    public LinkCore(EventExecutor executor, LinkSettings settings, boolean initiator, String peerName,
+                    long peerMaxData, long peerStreamWindow, Listener listener, Runnable wakeup, boolean datagram) {
+        this.datagram = datagram;
         this.executor = executor;
         this.settings = settings;
         this.initiator = initiator;
@@ -264,7 +284,94 @@ public final class LinkCore implements Frames.Visitor {
 
     /** Whether {@link #writePacket} would write anything. */
     public boolean hasOutput() {
-        return !closed && (!control.isEmpty() || (blender.hasReady() && sent < sendMax));
+        return !closed && (!control.isEmpty() || !retransmit.isEmpty() || (blender.hasReady() && sent < sendMax));
+    }
+
+    /** Bytes saved by LZ4 on DATA frames sent so far. */
+    public long compressionSavedBytes() {
+        return compressedSaved;
+    }
+
+    /**
+     * Ends a round for counting hosted streams and returns the streams that had data in it: those
+     * that sent stream data (new or re-sent) during the round, or at least those ready in the
+     * blender now (with data and credit), whichever is more.
+     */
+    public int takeRoundStreams() {
+        int ready = 0;
+        for (int r = 0; r < blender.rings(); r++) {
+            ready += blender.ready(r);
+        }
+        int n = Math.max(roundStreams, ready);
+        roundStreams = 0;
+        round++;
+        return n;
+    }
+
+    /**
+     * Datagram carriers: like {@link #writePacket(ByteBuf, int)}, and adds to {@code frames} a
+     * record of every retransmittable frame written, which then owns the data it holds until
+     * {@link #framesAcked} or {@link #framesLost}.
+     */
+    public int writePacket(ByteBuf out, int packetBytes, List<SentFrame> frames) {
+        record = frames;
+        try {
+            return writePacket(out, packetBytes);
+        } finally {
+            record = null;
+        }
+    }
+
+    /** The packet carrying these frames was acknowledged: they need nothing more. */
+    public void framesAcked(List<SentFrame> frames) {
+        for (SentFrame f : frames) {
+            f.release();
+        }
+    }
+
+    /**
+     * The packet carrying these frames was declared lost: stream data is queued for re-sending at
+     * its original offsets unless its stream was reset; control frames are re-queued, credit updates
+     * with their current values.
+     */
+    public void framesLost(List<SentFrame> frames) {
+        boolean any = false;
+        for (SentFrame f : frames) {
+            if (closed) {
+                f.release();
+                continue;
+            }
+            switch (f.type) {
+                case Frames.DATA -> {
+                    if (f.stream.aborted) {
+                        f.release();
+                    } else {
+                        retransmit.add(f);
+                        any = true;
+                    }
+                }
+                case Frames.MAX_DATA -> {
+                    scratchControl.clear();
+                    Frames.writeMaxData(scratchControl, recvMax);
+                    queueControl();
+                }
+                case Frames.MAX_STREAM_DATA -> {
+                    TmpStream s = streams.get(f.streamId);
+                    if (s != null && !s.finished && !s.recvDone) {
+                        scratchControl.clear();
+                        Frames.writeMaxStreamData(scratchControl, s.id, s.recvAdvertised);
+                        queueControl();
+                    }
+                }
+                default -> {
+                    control.addFirst(f.encoded);
+                    any = true;
+                }
+            }
+        }
+        if (any) {
+            wakeup.run();
+        }
     }
 
     /**
@@ -284,6 +391,34 @@ public final class LinkCore implements Frames.Visitor {
                 break;
             }
             out.writeBytes(control.poll());
+            if (record != null) {
+                recordControl(frame);
+            }
+        }
+        packetOut = out;
+        while (!retransmit.isEmpty()) {
+            int room = packetBytes - (out.writerIndex() - start) - Frames.MAX_DATA_HEADER_BYTES;
+            SentFrame f = retransmit.peek();
+            if (room <= 0 || room < f.dataBytes() && room < 64) {
+                break;
+            }
+            retransmit.poll();
+            if (f.stream.aborted) {
+                f.release();
+                continue;
+            }
+            if (f.dataBytes() > room) {
+                // Split at the packet's end: the rest keeps its place at the head of the queue.
+                ByteBuf head = f.data.readRetainedSlice(room);
+                SentFrame rest = SentFrame.data(f.stream, f.offset + room, f.data, f.fin);
+                f.data = null;
+                retransmit.addFirst(rest);
+                writeDataFrame(f.stream, f.offset, head, false);
+            } else {
+                ByteBuf d = f.data;
+                f.data = null;
+                writeDataFrame(f.stream, f.offset, d, f.fin);
+            }
         }
         int room = packetBytes - (out.writerIndex() - start);
         if (room > Frames.MAX_DATA_HEADER_BYTES && sent < sendMax) {
@@ -300,12 +435,61 @@ public final class LinkCore implements Frames.Visitor {
         return written;
     }
 
-    private void writeSubPacket(BlendQueue queue, long offset, ByteBuf data, boolean fin) {
+    private void recordControl(byte[] frame) {
+        int type = frame[0] & 0xFF;
+        switch (type) {
+            case Frames.PING, Frames.PING_ACK -> {
+                // Keepalives are not worth re-sending: the next one follows.
+            }
+            case Frames.MAX_DATA -> record.add(SentFrame.maxData());
+            case Frames.MAX_STREAM_DATA -> {
+                try {
+                    record.add(SentFrame.maxStreamData(VarInt.read(io.netty.buffer.Unpooled.wrappedBuffer(frame, 1,
+                            frame.length - 1))));
+                } catch (TmpProtocolException e) {
+                    throw new IllegalStateException("own MAX_STREAM_DATA frame unreadable", e);
+                }
+            }
+            default -> record.add(SentFrame.control(frame));
+        }
+    }
+
+    /**
+     * Writes one DATA frame, LZ4-compressed when the stream is compressible and it saves enough, and
+     * passes {@code data} on: to the packet's record on a datagram carrier, else releases it.
+     */
+    private void writeDataFrame(TmpStream s, long offset, ByteBuf data, boolean fin) {
         try {
-            TmpStream s = (TmpStream) queue.attachment();
             int n = data.readableBytes();
-            Frames.writeDataHeader(packetOut, s.id, offset, n, fin);
-            packetOut.writeBytes(data, data.readerIndex(), n);
+            int block = s.compressible() && settings.compression() ? Lz4Blocks.compress(data) : -1;
+            if (block >= 0) {
+                Frames.writeCompressedDataHeader(packetOut, s.id, offset, block, fin, n);
+                packetOut.writeBytes(Lz4Blocks.lastBlock(), 0, block);
+                compressedSaved += n - block;
+            } else {
+                Frames.writeDataHeader(packetOut, s.id, offset, n, fin);
+                packetOut.writeBytes(data, data.readerIndex(), n);
+            }
+            if (s.activeRound != round) {
+                s.activeRound = round;
+                roundStreams++;
+            }
+            if (record != null) {
+                record.add(SentFrame.data(s, offset, data, fin));
+                data = null;
+            }
+        } finally {
+            if (data != null) {
+                data.release();
+            }
+        }
+    }
+
+    private void writeSubPacket(BlendQueue queue, long offset, ByteBuf data, boolean fin) {
+        TmpStream s = (TmpStream) queue.attachment();
+        int n = data.readableBytes();
+        writeDataFrame(s, offset, data, fin);
+        {
             sent += n;
             int ring = queue.ring();
             if (ring >= sentByRing.length) {
@@ -319,8 +503,6 @@ public final class LinkCore implements Frames.Visitor {
             if (fin) {
                 maybeComplete(s);
             }
-        } finally {
-            data.release();
         }
     }
 
@@ -346,6 +528,16 @@ public final class LinkCore implements Frames.Visitor {
      *
      * @throws TmpProtocolException when the peer broke the protocol; the carrier then closes the link
      */
+    /** Datagram carriers decode packets themselves and count what reaches the core here. */
+    void countReceived(int bytes) {
+        bytesReceived += bytes;
+    }
+
+    /** Datagram carriers count the frames they write around the core's (ACK, QOS, PING) here. */
+    void countSent(int bytes) {
+        bytesSent += bytes;
+    }
+
     public void receive(ByteBuf packet) throws TmpProtocolException {
         if (closed) {
             return;
@@ -363,6 +555,21 @@ public final class LinkCore implements Frames.Visitor {
     @Override
     public void streamOpen(long streamId, int ring, int flags, String clientClass) throws TmpProtocolException {
         boolean peerParity = (streamId & 1) == (initiator ? 1 : 0);
+        if (datagram && peerParity) {
+            openEarly(streamId);
+            TmpStream pending = streams.get(streamId);
+            if (pending == null || pending.opened) {
+                return; // closed already, refused, or a duplicate STREAM_OPEN
+            }
+            pending.opened = true;
+            pending.setOpenAttributes(ring, clientClass, (flags & Frames.FLAG_COMPRESSIBLE) != 0);
+            pending.sendQueue.moveToRing(ring);
+            accept(pending);
+            if (!pending.finished) {
+                drainInOrder(pending);
+            }
+            return;
+        }
         if (!peerParity || streamId <= highestPeerStreamId) {
             throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "STREAM_OPEN with id " + streamId
                     + " (expected: a new " + (initiator ? "odd" : "even") + " id above " + highestPeerStreamId + ")");
@@ -378,6 +585,42 @@ public final class LinkCore implements Frames.Visitor {
         TmpStream s = new TmpStreamRef(this, ring, clientClass, (flags & Frames.FLAG_COMPRESSIBLE) != 0).stream;
         s.id = streamId;
         register(s);
+        accept(s);
+    }
+
+    /**
+     * Datagram carriers: frames of a peer stream may overtake its STREAM_OPEN, so any frame naming a
+     * new peer stream opens it, and every lower peer id not yet seen, as pending (as QUIC opens
+     * streams implicitly): its data is held, within its credit, until STREAM_OPEN says who it is.
+     */
+    private void openEarly(long streamId) throws TmpProtocolException {
+        if (streamId <= highestPeerStreamId) {
+            return;
+        }
+        long newStreams = (streamId - Math.max(highestPeerStreamId, -1)) / 2;
+        if (newStreams > settings.maxStreams()) {
+            throw new TmpProtocolException(ResetCode.STREAM_LIMIT_ERROR, "stream id " + streamId + " skips "
+                    + newStreams + " streams (expected: at most " + settings.maxStreams() + ")");
+        }
+        long first = highestPeerStreamId < 0 ? (initiator ? 1 : 0) : highestPeerStreamId + 2;
+        highestPeerStreamId = streamId;
+        for (long id = first; id <= streamId; id += 2) {
+            if (streams.size() >= settings.maxStreams()) {
+                scratchControl.clear();
+                Frames.writeReset(scratchControl, id, ResetCode.STREAM_LIMIT_ERROR,
+                        "more than " + settings.maxStreams() + " concurrent streams");
+                queueControl();
+                continue;
+            }
+            TmpStream s = new TmpStreamRef(this, blender.rings() - 1, "", false).stream;
+            s.id = id;
+            s.opened = false;
+            register(s);
+        }
+    }
+
+    private void accept(TmpStream s) {
+        long streamId = s.id;
         TmpStreamHandler h;
         try {
             h = listener.onStreamOpened(s);
@@ -394,6 +637,14 @@ public final class LinkCore implements Frames.Visitor {
 
     @Override
     public void data(long streamId, long offset, ByteBuf payload, boolean fin) throws TmpProtocolException {
+        if (datagram && (streamId & 1) == (initiator ? 1 : 0) && streamId > highestPeerStreamId) {
+            try {
+                openEarly(streamId);
+            } catch (TmpProtocolException e) {
+                payload.release();
+                throw e;
+            }
+        }
         TmpStream s = streams.get(streamId);
         if (s == null) {
             payload.release();
@@ -431,17 +682,29 @@ public final class LinkCore implements Frames.Visitor {
             payload.release();
             return;
         }
-        if (offset > s.recvDelivered) {
+        if (datagram && payload.isReadable()) {
+            payload = s.gather(payload);
+        }
+        if (offset > s.recvDelivered || !s.opened) {
             if (s.outOfOrder == null) {
                 s.outOfOrder = new TreeMap<>();
             }
-            ByteBuf old = s.outOfOrder.put(offset, payload);
+            ByteBuf old = s.outOfOrder.get(offset);
+            if (old != null && old.readableBytes() >= payload.readableBytes()) {
+                payload.release(); // a duplicate: keep the longer copy
+                return;
+            }
+            s.outOfOrder.put(offset, payload);
             if (old != null) {
                 old.release();
             }
             return;
         }
         deliver(s, offset, payload);
+        drainInOrder(s);
+    }
+
+    private void drainInOrder(TmpStream s) {
         while (s.outOfOrder != null && !s.outOfOrder.isEmpty() && !s.finished) {
             Map.Entry<Long, ByteBuf> next = s.outOfOrder.firstEntry();
             if (next.getKey() > s.recvDelivered) {
@@ -488,7 +751,10 @@ public final class LinkCore implements Frames.Visitor {
     }
 
     @Override
-    public void reset(long streamId, ResetCode code, String reason) {
+    public void reset(long streamId, ResetCode code, String reason) throws TmpProtocolException {
+        if (datagram && (streamId & 1) == (initiator ? 1 : 0)) {
+            openEarly(streamId);
+        }
         TmpStream s = streams.get(streamId);
         if (s == null || s.finished) {
             return;
@@ -502,7 +768,10 @@ public final class LinkCore implements Frames.Visitor {
     }
 
     @Override
-    public void maxStreamData(long streamId, long maxOffset) {
+    public void maxStreamData(long streamId, long maxOffset) throws TmpProtocolException {
+        if (datagram && (streamId & 1) == (initiator ? 1 : 0)) {
+            openEarly(streamId);
+        }
         TmpStream s = streams.get(streamId);
         if (s != null && !s.finished) {
             s.sendQueue.creditLimit(maxOffset);
@@ -548,6 +817,7 @@ public final class LinkCore implements Frames.Visitor {
             streams.remove(s.id);
             s.finished = true;
             s.sendQueue.close();
+            s.releaseReceived();
         }
     }
 
@@ -557,6 +827,7 @@ public final class LinkCore implements Frames.Visitor {
             return;
         }
         s.finished = true;
+        s.aborted = true;
         if (s.id >= 0) {
             streams.remove(s.id);
         }
@@ -585,6 +856,9 @@ public final class LinkCore implements Frames.Visitor {
         List<TmpStream> open = new ArrayList<>(streams.values());
         streams.clear();
         control.clear();
+        while (!retransmit.isEmpty()) {
+            retransmit.poll().release();
+        }
         for (TmpStream s : open) {
             finish(s);
             try {

@@ -22,15 +22,18 @@ import java.util.List;
  * @param maxSendBytesPerSecond cap on the rate this side sends at, bytes per second; 0 for none
  *                              (default). Data above the cap waits in the blender, by priority.
  * @param blender               rings, weights, sub-packet size, policy
+ * @param compression           whether DATA frames of compressible streams are LZ4-compressed where
+ *                              that saves at least 10% (default true)
+ * @param datagram              settings of the UDP carrier (reliability, congestion control, carrier choice)
  */
 public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWindowBytes, int maxStreams,
                            int sendHighWaterBytes, int sendLowWaterBytes, Duration keepalive,
                            Duration idleTimeout, Duration handshakeTimeout, long maxSendBytesPerSecond,
-                           BlenderSettings blender) {
+                           BlenderSettings blender, boolean compression, DatagramSettings datagram) {
 
     public static final LinkSettings DEFAULT = new LinkSettings(1400, 1024 * 1024, 32L * 1024 * 1024, 10_000,
             128 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), 0,
-            BlenderSettings.DEFAULT);
+            BlenderSettings.DEFAULT, true, DatagramSettings.DEFAULT);
 
     public LinkSettings {
         require(packetBytes >= 576 && packetBytes <= 65_000, "packetBytes", packetBytes, "576..65000");
@@ -47,6 +50,9 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
         if (blender == null) {
             throw new IllegalArgumentException("blender: null (expected: blender settings)");
         }
+        if (datagram == null) {
+            throw new IllegalArgumentException("datagram: null (expected: datagram settings)");
+        }
     }
 
     /**
@@ -57,8 +63,25 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
      */
     public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, List<Integer> ringWeights,
                                   double rateLimitMbps) {
+        return of(packetBytes, subPacketBytes, policy, ringWeights, rateLimitMbps, "udp",
+                CongestionControl.DEFAULT.label());
+    }
+
+    /**
+     * Default settings with what the managers configure, carrier and congestion control included.
+     *
+     * @param carrier           {@code udp} (UDP first, TCP fallback) or {@code tcp}
+     * @param congestionControl {@code bbr} or {@code n-flow}
+     */
+    public static LinkSettings of(int packetBytes, int subPacketBytes, String policy, List<Integer> ringWeights,
+                                  double rateLimitMbps, String carrier, String congestionControl) {
+        if (!"udp".equals(carrier) && !"tcp".equals(carrier)) {
+            throw new IllegalArgumentException("carrier: " + carrier + " (expected: udp or tcp)");
+        }
         int[] weights = ringWeights.stream().mapToInt(Integer::intValue).toArray();
         return DEFAULT.withPacketBytes(packetBytes)
+                .withDatagram(DEFAULT.datagram().withUdp("udp".equals(carrier))
+                        .withCongestionControl(CongestionControl.parse(congestionControl)))
                 .withMaxSendBytesPerSecond((long) (rateLimitMbps * 1_000_000 / 8))
                 .withBlender(new BlenderSettings(weights, subPacketBytes, BlenderSettings.Policy.parse(policy)));
     }
@@ -71,26 +94,42 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
 
     public LinkSettings withBlender(BlenderSettings b) {
         return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, b);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, b, compression, datagram);
     }
 
     public LinkSettings withPacketBytes(int bytes) {
         return new LinkSettings(bytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, compression, datagram);
     }
 
     public LinkSettings withWindows(int streamWindow, long linkWindow) {
         return new LinkSettings(packetBytes, streamWindow, linkWindow, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, compression, datagram);
     }
 
     public LinkSettings withMaxStreams(int streams) {
         return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, streams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, compression, datagram);
+    }
+
+    public LinkSettings withCompression(boolean on) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, on, datagram);
+    }
+
+    public LinkSettings withDatagram(DatagramSettings d) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, compression, d);
+    }
+
+    public LinkSettings withTimeouts(Duration keepalive, Duration idleTimeout) {
+        return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, maxSendBytesPerSecond, blender, compression,
+                datagram);
     }
 
     public LinkSettings withMaxSendBytesPerSecond(long rate) {
         return new LinkSettings(packetBytes, streamWindowBytes, linkWindowBytes, maxStreams, sendHighWaterBytes,
-                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, rate, blender);
+                sendLowWaterBytes, keepalive, idleTimeout, handshakeTimeout, rate, blender, compression, datagram);
     }
 }

@@ -19,9 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TmpStream {
 
     private final LinkCore core;
-    private final int ring;
-    private final String clientClass;
-    private final boolean compressible;
+    private volatile int ring;
+    private volatile String clientClass;
+    private volatile boolean compressible;
     final TmpStreamHandler handler;
     final boolean local;
 
@@ -43,6 +43,12 @@ public final class TmpStream {
 
     boolean localEnded;
     boolean finished;
+    /** Ended by a reset (either side) or a broken link: its lost data is not re-sent. */
+    boolean aborted;
+    /** False while a peer stream is known only from frames that overtook its STREAM_OPEN. */
+    boolean opened = true;
+    /** The hosted-streams round in which the stream last sent. */
+    long activeRound = -1;
 
     TmpStream(LinkCore core, int ring, String clientClass, boolean compressible, TmpStreamHandler handler,
               boolean local) {
@@ -68,8 +74,23 @@ public final class TmpStream {
         return clientClass;
     }
 
+    /** Whether this side compresses what it sends on the stream (LZ4, per DATA frame, where it saves 10%). */
     public boolean compressible() {
         return compressible;
+    }
+
+    /**
+     * Sets whether this side's bytes are worth compressing, e.g. once the response's Content-Type is
+     * known. Takes effect for the next DATA frames.
+     */
+    public void compressible(boolean value) {
+        this.compressible = value;
+    }
+
+    void setOpenAttributes(int ring, String clientClass, boolean compressible) {
+        this.ring = ring;
+        this.clientClass = clientClass;
+        this.compressible = compressible;
     }
 
     /** The link's event loop, where the handler runs. */
@@ -130,7 +151,39 @@ public final class TmpStream {
         }
     }
 
+    /** Datagram carriers: received bytes are gathered here, so a held stream pins few buffers. */
+    private io.netty.buffer.ByteBuf gatherChunk;
+    private int gatherSize = 2048;
+
+    /**
+     * Copies a received payload (a slice of one datagram) into the stream's current gathering
+     * chunk and returns a slice of it, releasing the datagram. Chunks grow from 2 KiB to 64 KiB as
+     * the stream receives, so a bulk stream held by a slow application pins a 64 KiB buffer per
+     * 64 KiB instead of one per datagram, and a small stream costs no more than its bytes.
+     */
+    io.netty.buffer.ByteBuf gather(io.netty.buffer.ByteBuf payload) {
+        try {
+            int n = payload.readableBytes();
+            if (gatherChunk == null || gatherChunk.writableBytes() < n) {
+                if (gatherChunk != null) {
+                    gatherChunk.release();
+                    gatherSize = Math.min(64 * 1024, gatherSize * 2);
+                }
+                gatherChunk = payload.alloc().buffer(Math.max(gatherSize, n), Math.max(gatherSize, n));
+            }
+            int at = gatherChunk.writerIndex();
+            gatherChunk.writeBytes(payload, payload.readerIndex(), n);
+            return gatherChunk.retainedSlice(at, n);
+        } finally {
+            payload.release();
+        }
+    }
+
     void releaseReceived() {
+        if (gatherChunk != null) {
+            gatherChunk.release();
+            gatherChunk = null;
+        }
         if (outOfOrder != null) {
             for (Map.Entry<Long, ByteBuf> e : outOfOrder.entrySet()) {
                 e.getValue().release();

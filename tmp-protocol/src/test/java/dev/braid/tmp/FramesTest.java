@@ -15,6 +15,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FramesTest {
 
     /** Records frames as text; releases DATA payloads after reading them. */
+    /** Accepts every frame and does nothing (releases DATA payloads); tests override what they look at. */
+    static class Nothing implements Frames.Visitor {
+        @Override
+        public void hello(int version, int role, String nodeName, long maxData, long streamWindow) {
+        }
+
+        @Override
+        public void streamOpen(long streamId, int ring, int flags, String clientClass) {
+        }
+
+        @Override
+        public void data(long streamId, long offset, ByteBuf payload, boolean fin) {
+            payload.release();
+        }
+
+        @Override
+        public void reset(long streamId, ResetCode code, String reason) {
+        }
+
+        @Override
+        public void maxStreamData(long streamId, long maxOffset) {
+        }
+
+        @Override
+        public void maxData(long maxOffset) {
+        }
+
+        @Override
+        public void ping(long opaque, boolean ack) {
+        }
+
+        @Override
+        public void goaway(long lastStreamId, ResetCode code, String reason) {
+        }
+    }
+
     static final class Recorder implements Frames.Visitor {
         final List<String> frames = new ArrayList<>();
 
@@ -170,6 +206,85 @@ class FramesTest {
             Frames.decode(buf, r);
             assertEquals(1, r.frames.size());
         } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void qosAndCloseRoundTripAndCarriersWithoutThemRefuseThem() throws Exception {
+        ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(256);
+        try {
+            QosReport q = new QosReport(0.0125, 80_123, 4_000, 79_000, 12_500_000, 16.25);
+            Frames.writeQos(buf, q);
+            Frames.writeClose(buf, ResetCode.SHUTDOWN, "bye");
+            QosReport[] got = new QosReport[1];
+            String[] closed = new String[1];
+            Frames.decode(buf.duplicate(), new Nothing() {
+                @Override
+                public void qos(QosReport report) {
+                    got[0] = report;
+                }
+
+                @Override
+                public void close(ResetCode code, String reason) {
+                    closed[0] = code + " " + reason;
+                }
+            });
+            assertEquals(q, got[0]);
+            assertEquals("SHUTDOWN bye", closed[0]);
+            TmpProtocolException e = assertThrows(TmpProtocolException.class, () -> Frames.decode(buf, new Nothing()));
+            assertEquals(ResetCode.PROTOCOL_ERROR, e.code(), "the TCP carrier has no QOS frames");
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void compressedDataRoundTripsAndMalformedBlocksAreRefused() throws Exception {
+        byte[] text = "<html><body>".concat("hello braid, ".repeat(80)).concat("</body></html>")
+                .getBytes(StandardCharsets.UTF_8);
+        ByteBuf plain = direct(text);
+        ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(2048);
+        try {
+            int block = Lz4Blocks.compress(plain);
+            assertTrue(block > 0 && block < text.length * 0.9, "saves at least 10%: " + block);
+            Frames.writeCompressedDataHeader(buf, 4, 100, block, true, text.length);
+            buf.writeBytes(Lz4Blocks.lastBlock(), 0, block);
+            byte[][] got = new byte[1][];
+            Frames.decode(buf.duplicate(), new Nothing() {
+                @Override
+                public void data(long streamId, long offset, ByteBuf payload, boolean fin) {
+                    got[0] = new byte[payload.readableBytes()];
+                    payload.readBytes(got[0]);
+                    payload.release();
+                    assertEquals(4, streamId);
+                    assertEquals(100, offset);
+                    assertTrue(fin);
+                }
+            });
+            assertTrue(java.util.Arrays.equals(text, got[0]));
+            // Random bytes do not compress: the frame goes plain.
+            byte[] noise = new byte[1000];
+            new java.util.Random(3).nextBytes(noise);
+            ByteBuf n = direct(noise);
+            try {
+                assertEquals(-1, Lz4Blocks.compress(n));
+            } finally {
+                n.release();
+            }
+            // A block whose length lies, or garbage, is a frame encoding error, not an exception.
+            buf.clear();
+            Frames.writeCompressedDataHeader(buf, 4, 0, 8, false, 5000);
+            buf.writeLong(0x1F_00_00_00_FF_FF_FF_FFL);
+            TmpProtocolException e = assertThrows(TmpProtocolException.class, () -> Frames.decode(buf, new Nothing()));
+            assertEquals(ResetCode.FRAME_ENCODING_ERROR, e.code());
+            buf.clear();
+            Frames.writeCompressedDataHeader(buf, 4, 0, 1, false, Frames.MAX_DECOMPRESSED_BYTES + 1);
+            buf.writeByte(0);
+            e = assertThrows(TmpProtocolException.class, () -> Frames.decode(buf, new Nothing()));
+            assertEquals(ResetCode.FRAME_ENCODING_ERROR, e.code());
+        } finally {
+            plain.release();
             buf.release();
         }
     }

@@ -85,6 +85,8 @@ public final class ConfigValidator {
 
     public static final List<String> ORIGIN_ROLES = List.of("primary", "mirror");
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
+    public static final List<String> CARRIERS = List.of("udp", "tcp");
+    public static final List<String> CONGESTION_CONTROLS = List.of("bbr", "n-flow");
 
     private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]{0,31}");
     private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,16}");
@@ -623,6 +625,12 @@ public final class ConfigValidator {
         double rate = t.rateLimitMbps();
         if (!(rate == 0 || rate >= 0.1 && rate <= 100_000)) {
             c.fail("tmp.rateLimitMbps", t.rateLimitMbps(), "0 (no cap) or 0.1..100000 Mbit/s");
+        }
+        if (!CARRIERS.contains(t.carrier())) {
+            c.fail("tmp.carrier", t.carrier(), String.join(" or ", CARRIERS));
+        }
+        if (!CONGESTION_CONTROLS.contains(t.congestionControl())) {
+            c.fail("tmp.congestionControl", t.congestionControl(), String.join(" or ", CONGESTION_CONTROLS));
         }
     }
 

@@ -11,14 +11,22 @@ import java.util.List;
  * @param ringWeights    default weight per ring, ring 0 first, used for rings no client class names
  * @param rateLimitMbps  cap on each link's send rate per direction, in Mbit/s; 0 for none (default).
  *                       Above the cap data waits in the blender, where priority decides what goes.
+ * @param carrier        {@code udp} (default: UDP first, TCP where no UDP handshake completes in 2 s)
+ *                       or {@code tcp} (TCP only)
+ * @param congestionControl controller of UDP links: {@code bbr} (default) or {@code n-flow}
  */
 public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights,
-                          Double rateLimitMbps) {
+                          Double rateLimitMbps, String carrier, String congestionControl) {
 
-    public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null, null);
+    public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null, null, null, null);
 
     public TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights) {
-        this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, null);
+        this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, null, null, null);
+    }
+
+    public TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights,
+                       Double rateLimitMbps) {
+        this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, rateLimitMbps, null, null);
     }
 
     public TmpSettings {
@@ -27,5 +35,7 @@ public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String bl
         blenderPolicy = blenderPolicy == null ? "per-connection" : blenderPolicy;
         ringWeights = ringWeights == null ? List.of(16, 8, 4, 2, 1) : List.copyOf(ringWeights);
         rateLimitMbps = rateLimitMbps == null ? 0.0 : rateLimitMbps;
+        carrier = carrier == null ? "udp" : carrier;
+        congestionControl = congestionControl == null ? "bbr" : congestionControl;
     }
 }

@@ -327,6 +327,18 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void carrierAndCongestionControlAreNamedChoices() {
+        TmpSettings t = new TmpSettings(null, null, null, null, null, "quic", "cubic");
+        assertEquals(List.of("tmp.carrier: quic (expected: udp or tcp)",
+                        "tmp.congestionControl: cubic (expected: bbr or n-flow)"),
+                ConfigValidator.validate(withTmp(t)));
+        assertEquals(List.of(), ConfigValidator.validate(withTmp(new TmpSettings(null, null, null, null, null, "tcp",
+                "n-flow"))));
+        assertEquals("udp", TmpSettings.DEFAULT.carrier());
+        assertEquals("bbr", TmpSettings.DEFAULT.congestionControl());
+    }
+
+    @Test
     void tmpRingWeights() {
         assertEquals(List.of("tmp.ringWeights: [] (expected: 1 to 64 weights, one per ring)"),
                 ConfigValidator.validate(withTmp(new TmpSettings(null, null, null, List.of()))));

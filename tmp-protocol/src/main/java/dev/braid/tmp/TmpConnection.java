@@ -1,0 +1,794 @@
+package dev.braid.tmp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One end of a TMP link over datagrams, sans I/O: a state machine fed with the current time and
+ * received datagrams, asked for datagrams to send and for its next timer ({@link DatagramEndpoint}).
+ * It owns no socket, thread or clock: the Netty driver ({@code UdpCarrier}) runs it on real UDP
+ * sockets, the network simulator in virtual time.
+ *
+ * <p>Layers: the packet header ({@link PacketHeader}: connection ids, version, packet number), the
+ * handshake (HELLO in long-header INITIAL packets, version negotiation), acknowledgements (ACK
+ * frames with ranges and ack delay), {@link Recovery} (RFC 9002 loss detection, probe timeouts, RTT)
+ * with a pluggable {@link CongestionController} and a {@link Pacer}, QoS reports in both directions,
+ * keepalive and idle timeout, and the carrier-independent {@link LinkCore} (streams, flow control,
+ * the blender) whose frames are recorded per packet and re-sent, not the packets, when lost.
+ *
+ * <p>Confined to one thread, the driver's. Guarantees: a lost packet stalls only the streams whose
+ * frames it carried; memory per link is bounded by the window (packets in flight), flow-control
+ * credit (reassembly) and the bounded ACK ranges; every stream of a closed link is reset with the reason.
+ */
+public final class TmpConnection implements DatagramEndpoint {
+
+    private static final Logger log = LoggerFactory.getLogger(TmpConnection.class);
+
+    /** The protocol version this code speaks. */
+    public static final int VERSION = TcpLinkHandler.PROTOCOL_VERSION;
+    static final int[] SUPPORTED_VERSIONS = {VERSION};
+    /** ACK frames report at most this many ranges; the receiver remembers at most this many. */
+    static final int ACK_RANGES = 64;
+    /**
+     * Packets this far below one whose ACK the peer has acknowledged are dropped unread: the
+     * receiver no longer remembers whether it saw them, and by then the sender has declared them
+     * lost and re-sent their frames. (Later ones, if duplicates, are harmless: frames are idempotent.)
+     */
+    static final long STALE_PACKETS = 4096;
+    /** Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2). */
+    static final int ACK_EVERY = 2;
+
+    /** What the connection tells its driver. */
+    public interface Events {
+        /** The handshake completed; streams can be opened on {@link #core()}. */
+        void established(TmpConnection connection);
+
+        /** The link is closed (by either side, idle timeout, handshake failure or protocol error). */
+        void closed(TmpConnection connection, String reason);
+    }
+
+    private enum State { HANDSHAKE, ESTABLISHED, CLOSED }
+
+    private final EventExecutor executor;
+    private final LinkSettings settings;
+    private final DatagramSettings dgram;
+    private final boolean initiator;
+    private final String localName;
+    private final int localRole;
+    private final LinkCore.Listener listener;
+    private Events events;
+    private final Random random;
+    private Runnable wakeup = () -> { };
+
+    private State state = State.HANDSHAKE;
+    private String closeReason;
+    private final long localCid;
+    private long peerCid;
+    /** The client's first destination id, which the server also answers to until the client learns its id. */
+    private long initialDcid;
+    private boolean peerKnown;
+    private int version = VERSION;
+    private int[] offeredVersions = SUPPORTED_VERSIONS;
+
+    private LinkCore core;
+    private final Recovery recovery;
+    private final Pacer pacer;
+    private final int maxDatagram;
+
+    // Handshake.
+    private byte[] hello;
+    private boolean helloPending;
+    private final long handshakeDeadline;
+    private int pendingVersionNegotiation = -1;
+    private long vnDcid;
+    private long vnScid;
+
+    // Receiving and acknowledging.
+    private final AckRanges received = new AckRanges(ACK_RANGES);
+    private long largestReceived = -1;
+    private long largestReceivedTime;
+    private long minAcceptedPn;
+    private boolean ackPending;
+    private boolean ackNow;
+    private long ackDeadline = Long.MAX_VALUE;
+    private int unackedEliciting;
+    private boolean elicitingInPacket;
+    private long now;
+
+    // Timers.
+    private long lastReceive;
+    private long lastSend;
+    private boolean pingPending;
+    private long pacingBlockedUntil = Long.MAX_VALUE;
+    private long nextQos;
+    private byte[] closeFrame;
+
+    // QoS.
+    private QosReport localQos = QosReport.UNKNOWN;
+    private volatile QosReport publishedLocalQos = QosReport.UNKNOWN;
+    private volatile QosReport peerQos = QosReport.UNKNOWN;
+    private long qosAt;
+    private long qosLost;
+    private long qosAcked;
+    private long qosDelivered;
+
+    private TmpConnection(EventExecutor executor, LinkSettings settings, boolean initiator, String localName,
+                          int localRole, LinkCore.Listener listener, Events events, long nowNanos, Random random) {
+        this.executor = executor;
+        this.settings = settings;
+        this.dgram = settings.datagram();
+        this.initiator = initiator;
+        this.localName = localName;
+        this.localRole = localRole;
+        this.listener = listener;
+        this.events = events;
+        this.random = random;
+        this.localCid = random.nextLong();
+        this.maxDatagram = PacketHeader.LONG_HEADER_BYTES + settings.packetBytes() + PacketHeader.AEAD_TAG_BYTES;
+        CongestionController cc = dgram.congestionControl().create(dgram, maxDatagram);
+        this.recovery = new Recovery(dgram, cc, new RecoveryEvents());
+        this.pacer = new Pacer(dgram.pacingQuantum().toNanos(), maxDatagram);
+        this.lastReceive = nowNanos;
+        this.lastSend = nowNanos;
+        this.now = nowNanos;
+        this.handshakeDeadline = nowNanos + (initiator ? dgram.handshakeTimeout() : settings.handshakeTimeout()).toNanos();
+        if (initiator) {
+            this.peerCid = random.nextLong();
+            this.initialDcid = peerCid;
+            queueHello();
+        }
+    }
+
+    /**
+     * The initiating end (the front-end's): sends its HELLO at once.
+     *
+     * @param random source of connection ids; seeded in simulations so runs repeat
+     */
+    public static TmpConnection client(EventExecutor executor, LinkSettings settings, String localName, int localRole,
+                                       LinkCore.Listener listener, Events events, long nowNanos, Random random) {
+        return new TmpConnection(executor, settings, true, localName, localRole, listener, events, nowNanos, random);
+    }
+
+    /** The accepting end (the back-end's): waits for a client's HELLO. */
+    public static TmpConnection server(EventExecutor executor, LinkSettings settings, String localName, int localRole,
+                                       LinkCore.Listener listener, Events events, long nowNanos, Random random) {
+        return new TmpConnection(executor, settings, false, localName, localRole, listener, events, nowNanos, random);
+    }
+
+    /** Replaces the events receiver (the driver creates the connection before its own bookkeeping). */
+    void setEvents(Events events) {
+        this.events = events;
+    }
+
+    /** Called whenever the link core has something new to send (a stream was written, credit arrived). */
+    public void setWakeup(Runnable wakeup) {
+        this.wakeup = wakeup;
+    }
+
+    /** Test hook: the versions the client offers, most preferred first. */
+    void offerVersions(int... versions) {
+        this.offeredVersions = versions.clone();
+        this.version = versions[0];
+        queueHello();
+    }
+
+    private void queueHello() {
+        ByteBuf b = io.netty.buffer.Unpooled.buffer(64);
+        Frames.writeHello(b, version, localRole, localName, settings.linkWindowBytes(), settings.streamWindowBytes());
+        hello = new byte[b.readableBytes()];
+        b.readBytes(hello);
+        helloPending = true;
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** The link core once established (streams, flow control, blender), else null. */
+    public LinkCore core() {
+        return core;
+    }
+
+    public boolean isEstablished() {
+        return state == State.ESTABLISHED;
+    }
+
+    public boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
+    public String closeReason() {
+        return closeReason;
+    }
+
+    public boolean isInitiator() {
+        return initiator;
+    }
+
+    /** The id peers put in packets for this end. */
+    public long localConnectionId() {
+        return localCid;
+    }
+
+    /** The client's first destination id, which the server answers to as well (0 before it is known). */
+    public long initialConnectionId() {
+        return initialDcid;
+    }
+
+    /** The largest packet number received so far (the driver follows the peer's address on each new one). */
+    public long largestReceived() {
+        return largestReceived;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    /** This side's measurement of its sending direction. Any thread. */
+    public QosReport localQos() {
+        return publishedLocalQos;
+    }
+
+    /** The peer's last QoS report (its sending direction). Any thread. */
+    public QosReport peerQos() {
+        return peerQos;
+    }
+
+    public String congestionControl() {
+        return recovery.controller().name();
+    }
+
+    /** Congestion window in bytes. */
+    public long congestionWindow() {
+        return recovery.window();
+    }
+
+    public long bytesInFlight() {
+        return recovery.bytesInFlight();
+    }
+
+    public long packetsSent() {
+        return recovery.packetsSent();
+    }
+
+    public long packetsLost() {
+        return recovery.packetsLost();
+    }
+
+    public long persistentCongestionEvents() {
+        return recovery.persistentCongestionEvents();
+    }
+
+    public long smoothedRttNanos() {
+        return recovery.rtt.smoothed();
+    }
+
+    /** Smoothed count of hosted streams (N). */
+    public double hostedStreams() {
+        return recovery.hostedStreams();
+    }
+
+    Recovery recovery() {
+        return recovery;
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    @Override
+    public void receive(long nowNanos, ByteBuf datagram) {
+        now = Math.max(now, nowNanos);
+        try {
+            if (state == State.CLOSED || !PacketHeader.isTmp(datagram)) {
+                return;
+            }
+            receivePacket(datagram);
+        } catch (TmpProtocolException e) {
+            log.warn("TMP link (udp) {} {}: {} ({})", initiator ? "to" : "from", peerLabel(), e.getMessage(), e.code());
+            closeLocally(e.code(), e.getMessage(), true);
+        } finally {
+            datagram.release();
+        }
+    }
+
+    private void receivePacket(ByteBuf d) throws TmpProtocolException {
+        boolean longHeader = PacketHeader.isLong(d);
+        long dcid = PacketHeader.destinationCid(d);
+        if (longHeader) {
+            int v = PacketHeader.version(d);
+            long scid = PacketHeader.sourceCid(d);
+            int type = d.getUnsignedByte(d.readerIndex()) & PacketHeader.TYPE_MASK;
+            if (v == 0 && type == PacketHeader.TYPE_VERSION_NEGOTIATION) {
+                versionNegotiation(d, dcid, scid);
+                return;
+            }
+            if (!initiator && !peerKnown) {
+                if (!isSupported(v)) {
+                    // Answer with the versions spoken here; stay unbound for the client's next try.
+                    pendingVersionNegotiation = v;
+                    vnDcid = scid;
+                    vnScid = dcid;
+                    return;
+                }
+                version = v;
+                peerCid = scid;
+                initialDcid = dcid;
+                peerKnown = true;
+            } else if (dcid != localCid && dcid != initialDcid) {
+                return;
+            } else if (initiator && state == State.HANDSHAKE) {
+                peerCid = scid; // the server's id, used from now on
+            }
+            if (v != version) {
+                return;
+            }
+            d.skipBytes(PacketHeader.LONG_HEADER_BYTES - 4);
+        } else {
+            if (!peerKnown && !initiator || dcid != localCid && dcid != initialDcid) {
+                return;
+            }
+            d.skipBytes(1 + PacketHeader.CID_BYTES);
+        }
+        long pn = PacketHeader.decodePacketNumber(largestReceived, d.readUnsignedInt());
+        if (pn < minAcceptedPn || received.contains(pn)) {
+            return; // a duplicate, or older than anything still acknowledged
+        }
+        d.writerIndex(d.writerIndex() - PacketHeader.AEAD_TAG_BYTES);
+        elicitingInPacket = false;
+        lastReceive = now;
+        int frameBytes = d.readableBytes();
+        Frames.decode(d, visitor);
+        if (core != null) {
+            core.countReceived(frameBytes);
+        }
+        if (state == State.CLOSED) {
+            return;
+        }
+        received.add(pn);
+        if (pn > largestReceived) {
+            if (largestReceived >= 0 && pn != largestReceived + 1) {
+                ackNow = true; // a gap: tell the sender at once (RFC 9000 §13.2.1)
+            }
+            largestReceived = pn;
+            largestReceivedTime = now;
+        } else {
+            ackNow = true; // reordered: fills a gap
+        }
+        if (elicitingInPacket) {
+            ackPending = true;
+            if (++unackedEliciting >= ACK_EVERY) {
+                ackNow = true;
+            } else if (ackDeadline == Long.MAX_VALUE) {
+                ackDeadline = now + ackDelay();
+            }
+        }
+    }
+
+    /**
+     * How long a lone ack-eliciting packet waits for a second one before it is acknowledged: a
+     * quarter of the minimum RTT, between 1 ms and {@code maxAckDelay} (25 ms). On a long path
+     * that saves ACKs; on a short one a fixed 25 ms would hold the sender's window for many RTTs.
+     */
+    private long ackDelay() {
+        long max = dgram.maxAckDelay().toNanos();
+        RttEstimator rtt = recovery.rtt;
+        if (!rtt.hasSample()) {
+            return max;
+        }
+        return Math.max(Recovery.GRANULARITY, Math.min(max, rtt.min() / 4));
+    }
+
+    private void versionNegotiation(ByteBuf d, long dcid, long scid) throws TmpProtocolException {
+        if (!initiator || state != State.HANDSHAKE || dcid != localCid || scid != initialDcid) {
+            return;
+        }
+        d.skipBytes(PacketHeader.LONG_HEADER_BYTES - 4);
+        List<Integer> theirs = new ArrayList<>();
+        while (d.readableBytes() >= 4) {
+            theirs.add(d.readInt());
+        }
+        for (int mine : offeredVersions) {
+            if (mine != version && theirs.contains(mine)) {
+                log.info("TMP link (udp) to {}: peer speaks versions {}; retrying with {}", peerLabel(), theirs, mine);
+                version = mine;
+                queueHello();
+                wakeup.run();
+                return;
+            }
+        }
+        throw new TmpProtocolException(ResetCode.VERSION_MISMATCH, "peer speaks TMP versions " + theirs
+                + " (expected one of: " + java.util.Arrays.toString(offeredVersions) + ")");
+    }
+
+    private static boolean isSupported(int v) {
+        for (int s : SUPPORTED_VERSIONS) {
+            if (s == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private String peerLabel() {
+        return core != null ? core.peerName() : Long.toHexString(peerCid);
+    }
+
+    private final Frames.Visitor visitor = new Frames.Visitor() {
+        @Override
+        public void hello(int v, int role, String nodeName, long maxData, long streamWindow) throws TmpProtocolException {
+            elicitingInPacket = true;
+            if (v != version) {
+                throw new TmpProtocolException(ResetCode.VERSION_MISMATCH, "HELLO for version " + v
+                        + " in a packet of version " + version);
+            }
+            if (streamWindow < 1024) {
+                throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "stream window " + streamWindow
+                        + " (expected: >= 1024)");
+            }
+            if (core != null) {
+                if (!initiator) {
+                    helloPending = true; // the client did not get ours yet
+                }
+                return;
+            }
+            core = new LinkCore(executor, settings, initiator, nodeName, maxData, streamWindow, listener,
+                    TmpConnection.this::coreWakeup, true);
+            state = State.ESTABLISHED;
+            qosAt = now;
+            nextQos = now + dgram.qosInterval().toNanos();
+            if (initiator) {
+                helloPending = false;
+            } else {
+                queueHello();
+            }
+            log.info("TMP link (udp) {} {} established ({} congestion control)", initiator ? "to" : "from", nodeName,
+                    recovery.controller().name());
+            events.established(TmpConnection.this);
+        }
+
+        private LinkCore core() throws TmpProtocolException {
+            elicitingInPacket = true;
+            if (core == null) {
+                throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "frames before HELLO");
+            }
+            return core;
+        }
+
+        @Override
+        public void streamOpen(long streamId, int ring, int flags, String clientClass) throws TmpProtocolException {
+            core().streamOpen(streamId, ring, flags, clientClass);
+        }
+
+        @Override
+        public void data(long streamId, long offset, ByteBuf payload, boolean fin) throws TmpProtocolException {
+            if (core == null) {
+                payload.release();
+            }
+            core().data(streamId, offset, payload, fin);
+        }
+
+        @Override
+        public void reset(long streamId, ResetCode code, String reason) throws TmpProtocolException {
+            core().reset(streamId, code, reason);
+        }
+
+        @Override
+        public void maxStreamData(long streamId, long maxOffset) throws TmpProtocolException {
+            core().maxStreamData(streamId, maxOffset);
+        }
+
+        @Override
+        public void maxData(long maxOffset) throws TmpProtocolException {
+            core().maxData(maxOffset);
+        }
+
+        @Override
+        public void ping(long opaque, boolean ack) throws TmpProtocolException {
+            elicitingInPacket = true;
+        }
+
+        @Override
+        public void goaway(long lastStreamId, ResetCode code, String reason) throws TmpProtocolException {
+            core().goaway(lastStreamId, code, reason);
+        }
+
+        @Override
+        public void ack(AckRanges ranges, long ackDelayMicros) throws TmpProtocolException {
+            if (!recovery.onAck(now, ranges, Math.min(ackDelayMicros, 1_000_000L) * 1000)) {
+                throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "ACK of packet " + ranges.largest()
+                        + ", never sent");
+            }
+        }
+
+        @Override
+        public void qos(QosReport report) {
+            peerQos = report;
+        }
+
+        @Override
+        public void close(ResetCode code, String reason) {
+            closeLocally(code, "peer closed the link: " + code + ": " + reason, false);
+        }
+    };
+
+    private void coreWakeup() {
+        wakeup.run();
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    private boolean hasElicitingWork() {
+        if (state == State.HANDSHAKE) {
+            return helloPending;
+        }
+        return helloPending || pingPending || recovery.probesToSend() > 0 || core.hasOutput();
+    }
+
+    @Override
+    public ByteBuf poll(long nowNanos, ByteBufAllocator alloc) {
+        now = Math.max(now, nowNanos);
+        pacingBlockedUntil = Long.MAX_VALUE;
+        if (pendingVersionNegotiation >= 0) {
+            pendingVersionNegotiation = -1;
+            ByteBuf out = alloc.directBuffer(PacketHeader.LONG_HEADER_BYTES + 4 * SUPPORTED_VERSIONS.length);
+            out.writeByte(PacketHeader.FLAG_LONG | PacketHeader.FLAG_FIXED | PacketHeader.TYPE_VERSION_NEGOTIATION);
+            out.writeInt(0);
+            out.writeLong(vnDcid);
+            out.writeLong(vnScid);
+            for (int v : SUPPORTED_VERSIONS) {
+                out.writeInt(v);
+            }
+            return out;
+        }
+        if (state == State.CLOSED) {
+            if (closeFrame == null) {
+                return null;
+            }
+            ByteBuf out = alloc.directBuffer(PacketHeader.LONG_HEADER_BYTES + closeFrame.length);
+            writeHeader(out, recovery.nextPacketNumber());
+            out.writeBytes(closeFrame);
+            closeFrame = null;
+            return out;
+        }
+        if (!initiator && !peerKnown) {
+            return null;
+        }
+        boolean ackDue = ackPending && (ackNow || now >= ackDeadline);
+        boolean qosDue = state == State.ESTABLISHED && now >= nextQos;
+        boolean eliciting = false;
+        if (hasElicitingWork()) {
+            if (recovery.windowAllows(maxDatagram)) {
+                long release = recovery.probesToSend() > 0 ? now
+                        : pacer.releaseTime(now, pacingRate(), maxDatagram);
+                if (release <= now) {
+                    eliciting = true;
+                } else {
+                    pacingBlockedUntil = release;
+                }
+            }
+        } else if (state == State.ESTABLISHED) {
+            recovery.markAppLimited();
+        }
+        if (!eliciting && !ackDue && !qosDue) {
+            return null;
+        }
+        ByteBuf out = alloc.directBuffer(maxDatagram);
+        long pn = recovery.nextPacketNumber();
+        writeHeader(out, pn);
+        int frameStart = out.writerIndex();
+        long ackLargest = -1;
+        if (ackPending && !received.isEmpty()) {
+            long delayMicros = (now - largestReceivedTime) / 1000;
+            Frames.writeAck(out, received, delayMicros, ACK_RANGES);
+            ackLargest = received.largest();
+            ackPending = false;
+            ackNow = false;
+            ackDeadline = Long.MAX_VALUE;
+            unackedEliciting = 0;
+        }
+        if (qosDue) {
+            updateLocalQos();
+            Frames.writeQos(out, localQos);
+            nextQos = now + dgram.qosInterval().toNanos();
+        }
+        List<SentFrame> frames = List.of();
+        boolean wroteEliciting = false;
+        int coreBytes = 0;
+        if (eliciting) {
+            if (helloPending && hello != null) {
+                out.writeBytes(hello);
+                helloPending = false;
+                wroteEliciting = true;
+            }
+            if (state == State.ESTABLISHED) {
+                frames = new ArrayList<>(4);
+                int room = settings.packetBytes() - (out.writerIndex() - frameStart);
+                coreBytes = room > Frames.MAX_DATA_HEADER_BYTES + 16 ? core.writePacket(out, room, frames) : 0;
+                if (coreBytes > 0) {
+                    wroteEliciting = true;
+                }
+            }
+            if (!wroteEliciting && (pingPending || recovery.probesToSend() > 0)) {
+                Frames.writePing(out, random.nextLong(), false);
+                wroteEliciting = true;
+            }
+            pingPending = false;
+        }
+        if (out.writerIndex() == frameStart) {
+            out.release();
+            return null;
+        }
+        if (core != null) {
+            core.countSent(out.writerIndex() - frameStart - coreBytes); // ACK, QOS, PING, HELLO
+        }
+        int bytes = out.readableBytes() + PacketHeader.AEAD_TAG_BYTES;
+        recovery.onPacketSent(now, bytes, wroteEliciting, frames, wroteEliciting ? ackLargest : -1);
+        if (wroteEliciting) {
+            pacer.onSent(now, pacingRate(), bytes);
+        }
+        lastSend = now;
+        return out;
+    }
+
+    /** The controller's pacing rate, under the operator's cap ({@link LinkSettings#maxSendBytesPerSecond()}). */
+    private double pacingRate() {
+        double rate = recovery.pacingRate();
+        long cap = settings.maxSendBytesPerSecond();
+        return cap > 0 ? Math.min(rate, cap) : rate;
+    }
+
+    private void writeHeader(ByteBuf out, long pn) {
+        boolean longHeader = state == State.HANDSHAKE || helloPending;
+        if (longHeader) {
+            PacketHeader.writeLong(out, PacketHeader.TYPE_INITIAL, version, peerCid, localCid, pn);
+        } else {
+            PacketHeader.writeShort(out, peerCid, pn);
+        }
+    }
+
+    private void updateLocalQos() {
+        long lost = recovery.packetsLost() - qosLost;
+        long acked = recovery.packetsAcked() - qosAcked;
+        long delivered = recovery.delivered() - qosDelivered;
+        long elapsed = Math.max(1, now - qosAt);
+        RttEstimator rtt = recovery.rtt;
+        localQos = new QosReport(lost + acked == 0 ? 0 : (double) lost / (lost + acked),
+                rtt.hasSample() ? Math.max(1, rtt.smoothed() / 1000) : 0, rtt.variance() / 1000,
+                rtt.hasSample() ? rtt.min() / 1000 : 0, (long) (delivered * 1e9 / elapsed), recovery.hostedStreams());
+        publishedLocalQos = localQos;
+        qosLost = recovery.packetsLost();
+        qosAcked = recovery.packetsAcked();
+        qosDelivered = recovery.delivered();
+        qosAt = now;
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    @Override
+    public long nextTimeoutNanos() {
+        if (pendingVersionNegotiation >= 0) {
+            return now;
+        }
+        if (state == State.CLOSED) {
+            return closeFrame != null ? now : Long.MAX_VALUE;
+        }
+        long t = state == State.HANDSHAKE ? handshakeDeadline : lastReceive + settings.idleTimeout().toNanos();
+        t = Math.min(t, recovery.lossDetectionTimer());
+        if (ackPending) {
+            t = Math.min(t, ackNow ? now : ackDeadline);
+        }
+        if (pacingBlockedUntil != Long.MAX_VALUE) {
+            t = Math.min(t, pacingBlockedUntil);
+        }
+        if (state == State.ESTABLISHED) {
+            t = Math.min(t, nextQos);
+            if (!pingPending) {
+                // A pending PING waits for the window or the pacer, whose own deadlines wake it.
+                t = Math.min(t, lastSend + settings.keepalive().toNanos());
+            }
+        }
+        return t;
+    }
+
+    @Override
+    public void onTimeout(long nowNanos) {
+        now = Math.max(now, nowNanos);
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (state == State.HANDSHAKE && now >= handshakeDeadline) {
+            closeLocally(ResetCode.TIMEOUT, "no handshake within "
+                    + (initiator ? dgram.handshakeTimeout() : settings.handshakeTimeout()).toMillis() + " ms", false);
+            return;
+        }
+        if (state == State.ESTABLISHED && now - lastReceive >= settings.idleTimeout().toNanos()) {
+            closeLocally(ResetCode.TIMEOUT, "nothing received for " + settings.idleTimeout().toMillis() + " ms", true);
+            return;
+        }
+        if (now >= recovery.lossDetectionTimer()) {
+            recovery.onLossDetectionTimeout(now);
+            if (recovery.probesToSend() > 0 && initiator && state == State.HANDSHAKE) {
+                helloPending = true; // nothing was acknowledged: the HELLO itself is the probe
+            }
+        }
+        if (state == State.ESTABLISHED && now - lastSend >= settings.keepalive().toNanos()) {
+            pingPending = true;
+        }
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /**
+     * Closes the link now: every open stream is reset with {@link ResetCode#LINK_LOST} and the reason,
+     * and one CLOSE packet tells the peer (the next {@link #poll}). Idempotent.
+     */
+    public void close(ResetCode code, String reason) {
+        closeLocally(code, reason, true);
+    }
+
+    private void closeLocally(ResetCode code, String reason, boolean tellPeer) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        boolean wasEstablished = state == State.ESTABLISHED;
+        state = State.CLOSED;
+        closeReason = reason;
+        if (tellPeer && (peerKnown || initiator)) {
+            ByteBuf b = io.netty.buffer.Unpooled.buffer(64);
+            Frames.writeClose(b, code, reason);
+            closeFrame = new byte[b.readableBytes()];
+            b.readBytes(closeFrame);
+        }
+        if (core != null) {
+            core.close(reason);
+        }
+        recovery.abandon();
+        if (wasEstablished) {
+            log.info("TMP link (udp) {} {} closed: {}", initiator ? "to" : "from", peerLabel(), reason);
+        }
+        events.closed(this, reason);
+        wakeup.run();
+    }
+
+    private final class RecoveryEvents implements Recovery.Listener {
+        @Override
+        public void framesAcked(List<SentFrame> frames) {
+            if (core != null) {
+                core.framesAcked(frames);
+            } else {
+                frames.forEach(SentFrame::release);
+            }
+        }
+
+        @Override
+        public void framesLost(List<SentFrame> frames) {
+            if (core != null) {
+                core.framesLost(frames);
+            } else {
+                frames.forEach(SentFrame::release);
+            }
+        }
+
+        @Override
+        public void ackAcknowledged(long largest) {
+            // The peer has our ACK up to `largest`: older ranges need not be repeated, and packets
+            // below it are too old to matter (their frames were handled or are retransmitted anew).
+            received.removeBelow(largest);
+            minAcceptedPn = Math.max(minAcceptedPn, largest - STALE_PACKETS);
+        }
+
+        @Override
+        public int roundStreams() {
+            return core == null ? 0 : core.takeRoundStreams();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TMP connection (udp) " + (initiator ? "to " : "from ") + peerLabel() + " [" + state + "]";
+    }
+}

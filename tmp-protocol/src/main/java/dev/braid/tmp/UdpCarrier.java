@@ -1,0 +1,339 @@
+package dev.braid.tmp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DatagramChannelConfig;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The thin Netty driver of the UDP carrier: runs {@link TmpConnection}s on one datagram channel and
+ * its event loop. It reads datagrams, finds their link by destination connection id (never by
+ * address, so a peer whose NAT rebinds keeps its link; the peer's address follows the newest
+ * packet), feeds the connection with {@code System.nanoTime()}, writes what it polls, and arms one
+ * timer per connection at its next deadline. Pacing needs no finer timers than the event loop's:
+ * connections release packets in quanta of about a millisecond.
+ *
+ * <p>A server instance accepts links: an unknown connection id in a long-header packet creates a
+ * connection. A client instance carries one link to one address.
+ */
+final class UdpCarrier extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(UdpCarrier.class);
+    /** Connections still in their handshake that one server channel holds at most (each costs a little memory). */
+    static final int MAX_HANDSHAKES = 1024;
+
+    /** What happens to a connection the carrier drives. */
+    interface Observer {
+        void established(TmpLink link);
+
+        /** The connection closed; {@code link} is null when its handshake never completed. */
+        void closed(TmpLink link, String reason);
+    }
+
+    private final boolean server;
+    private final String localName;
+    private final int localRole;
+    private final LinkSettings settings;
+    private final LinkCore.Listener listener;
+    private final Observer observer;
+    private final Map<Long, Entry> byCid = new HashMap<>();
+    private final List<Entry> entries = new ArrayList<>();
+    private ChannelHandlerContext ctx;
+    private int handshakes;
+    private int receiveBufferBytes = -1;
+
+    UdpCarrier(boolean server, String localName, int localRole, LinkSettings settings, LinkCore.Listener listener,
+               Observer observer) {
+        this.server = server;
+        this.localName = localName;
+        this.localRole = localRole;
+        this.settings = settings;
+        this.listener = listener;
+        this.observer = observer;
+    }
+
+    /** The socket's receive buffer as the kernel granted it (it may cap what was asked), -1 before binding. */
+    int receiveBufferBytes() {
+        return receiveBufferBytes;
+    }
+
+    /** Datagrams the kernel dropped for want of receive buffer (per socket where Linux says, else host-wide). */
+    long receiveDrops() {
+        if (ctx == null || !(ctx.channel().localAddress() instanceof InetSocketAddress local)) {
+            return -1;
+        }
+        return UdpSocketStats.receiveDrops(local.getPort());
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        DatagramChannelConfig config = (DatagramChannelConfig) ctx.channel().config();
+        receiveBufferBytes = config.getReceiveBufferSize();
+        if (receiveBufferBytes < settings.datagram().socketBufferBytes()) {
+            log.info("UDP receive buffer of {} is {} bytes ({} asked; raise net.core.rmem_max)",
+                    ctx.channel().localAddress(), receiveBufferBytes, settings.datagram().socketBufferBytes());
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Starts a client connection to {@code remote}; runs on the channel's loop. */
+    void connect(InetSocketAddress remote) {
+        TmpConnection c = TmpConnection.client(ctx.executor(), settings, localName, localRole, listener, null,
+                System.nanoTime(), new java.util.Random(ThreadLocalRandom.current().nextLong()));
+        Entry e = new Entry(remote);
+        e.attach(c);
+        flush(e);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket packet)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        ByteBuf content = packet.content();
+        if (!PacketHeader.isTmp(content)) {
+            packet.release();
+            return;
+        }
+        long dcid = PacketHeader.destinationCid(content);
+        Entry e = byCid.get(dcid);
+        if (e == null) {
+            if (!server || !PacketHeader.isLong(content) || handshakes >= MAX_HANDSHAKES) {
+                packet.release();
+                return;
+            }
+            TmpConnection c = TmpConnection.server(ctx.executor(), settings, localName, localRole, listener, null,
+                    System.nanoTime(), new java.util.Random(ThreadLocalRandom.current().nextLong()));
+            e = new Entry(packet.sender());
+            e.attach(c);
+            byCid.put(dcid, e);
+            handshakes++;
+            e.handshaking = true;
+        }
+        long before = e.connection.largestReceived();
+        e.connection.receive(System.nanoTime(), content);
+        if (e.connection.largestReceived() > before && !packet.sender().equals(e.peer)) {
+            if (e.link != null) {
+                log.info("{}: peer address now {} (was {})", e.link, packet.sender(), e.peer);
+            }
+            e.peer = packet.sender();
+        }
+        long initial = e.connection.initialConnectionId();
+        if (initial != 0 && !byCid.containsKey(initial)) {
+            byCid.put(initial, e);
+        }
+        flush(e);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            for (Entry e : new ArrayList<>(entries)) {
+                flush(e);
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        for (Entry e : new ArrayList<>(entries)) {
+            e.connection.close(ResetCode.LINK_LOST, "UDP socket closed");
+            e.finish();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // A datagram socket reports ICMP errors and the like here; links ride them out (or time out).
+        log.debug("UDP carrier on {}: {}", ctx.channel().localAddress(), cause.toString());
+    }
+
+    private void flush(Entry e) {
+        e.flushScheduled = false;
+        Channel ch = ctx.channel();
+        boolean wrote = false;
+        while (ch.isWritable() || e.connection.isClosed()) {
+            ByteBuf d = e.connection.poll(System.nanoTime(), ctx.alloc());
+            if (d == null) {
+                break;
+            }
+            ctx.write(new DatagramPacket(d, e.peer));
+            wrote = true;
+        }
+        if (wrote) {
+            ctx.flush();
+        }
+        if (e.connection.isClosed()) {
+            e.finish();
+            return;
+        }
+        e.arm(e.connection.nextTimeoutNanos());
+    }
+
+    /** One connection on this channel; also the link's carrier. */
+    private final class Entry implements TmpLink.Carrier, TmpConnection.Events {
+        TmpConnection connection;
+        InetSocketAddress peer;
+        TmpLink link;
+        ScheduledFuture<?> timer;
+        long timerAt = Long.MAX_VALUE;
+        boolean flushScheduled;
+        boolean handshaking;
+        boolean finished;
+        final Promise<Void> closed;
+
+        Entry(InetSocketAddress peer) {
+            this.peer = peer;
+            this.closed = new DefaultPromise<>(ctx.executor());
+        }
+
+        void attach(TmpConnection c) {
+            connection = c;
+            c.setEvents(this);
+            c.setWakeup(() -> {
+                if (!flushScheduled) {
+                    flushScheduled = true;
+                    ctx.executor().execute(() -> flush(this));
+                }
+            });
+            byCid.put(c.localConnectionId(), this);
+            entries.add(this);
+        }
+
+        void arm(long at) {
+            if (at == Long.MAX_VALUE) {
+                return;
+            }
+            if (timer != null && timerAt <= at) {
+                return;
+            }
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            timerAt = at;
+            long delay = Math.max(0, at - System.nanoTime());
+            timer = ctx.executor().schedule(() -> {
+                timer = null;
+                timerAt = Long.MAX_VALUE;
+                if (!finished) {
+                    connection.onTimeout(System.nanoTime());
+                    flush(this);
+                }
+            }, delay, TimeUnit.NANOSECONDS);
+        }
+
+        void finish() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            if (handshaking) {
+                handshakes--;
+            }
+            byCid.values().removeIf(x -> x == this);
+            entries.remove(this);
+            observer.closed(link, connection.closeReason());
+            closed.trySuccess(null);
+        }
+
+        @Override
+        public void established(TmpConnection c) {
+            if (handshaking) {
+                handshaking = false;
+                handshakes--;
+            }
+            link = new TmpLink(c.core(), this, "udp");
+            observer.established(link);
+        }
+
+        @Override
+        public void closed(TmpConnection c, String reason) {
+            // finish() runs after the CLOSE packet went out, from flush.
+            if (!flushScheduled) {
+                flushScheduled = true;
+                ctx.executor().execute(() -> flush(this));
+            }
+        }
+
+        @Override
+        public boolean isActive() {
+            return !connection.isClosed() && ctx.channel().isActive();
+        }
+
+        @Override
+        public SocketAddress remoteAddress() {
+            return peer;
+        }
+
+        @Override
+        public void close(ResetCode code, String reason) {
+            connection.close(code, reason);
+            flush(this);
+        }
+
+        @Override
+        public Future<?> closeFuture() {
+            return closed;
+        }
+
+        @Override
+        public QosReport localQos() {
+            return connection.localQos();
+        }
+
+        @Override
+        public QosReport peerQos() {
+            return connection.peerQos();
+        }
+
+        @Override
+        public long congestionWindow() {
+            return connection.congestionWindow();
+        }
+
+        @Override
+        public String congestionControl() {
+            return connection.congestionControl();
+        }
+
+        @Override
+        public long udpReceiveBufferBytes() {
+            return receiveBufferBytes;
+        }
+
+        @Override
+        public long udpReceiveDrops() {
+            return receiveDrops();
+        }
+    }
+}
