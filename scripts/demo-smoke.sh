@@ -13,11 +13,10 @@ start_timeout=${BRAID_SMOKE_START_TIMEOUT:-60}   # seconds until the front-end m
 settle_timeout=10                                # seconds a check may retry while state propagates
 stop_timeout=15                                  # seconds to exit after SIGINT
 
-# What the demo listens on (README.md, "What the demo runs where"). TMP runs over TCP only so far
-# (the back-end logs "TMP (tcp)"), so 7070/udp is neither needed nor left behind; a UDP carrier
-# would add it here.
+# What the demo listens on (README.md, "What the demo runs where"): the back-end takes TMP links on
+# 7070 over UDP and, as the fallback, TCP.
 tcp_ports=(8000 7070 7071 8080 8081 5300 5380 9180)
-udp_ports=(5300)
+udp_ports=(5300 7070)
 
 checks=0
 failures=0
