@@ -51,7 +51,16 @@ class NatRebindingIT {
                     DatagramPacket p = new DatagramPacket(buf, buf.length);
                     inside.receive(p);
                     client = p.getSocketAddress();
-                    outside.send(new DatagramPacket(p.getData(), p.getLength(), server));
+                    DatagramPacket out = new DatagramPacket(p.getData(), p.getLength(), server);
+                    try {
+                        outside.send(out);
+                    } catch (IOException e) {
+                        // rebind() closed the socket this thread had just read: send on the new one.
+                        if (closed) {
+                            return;
+                        }
+                        outside.send(out);
+                    }
                 }
             });
             listenOutside(outside);
