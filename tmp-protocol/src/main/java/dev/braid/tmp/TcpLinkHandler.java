@@ -1,15 +1,22 @@
 package dev.braid.tmp;
 
+import dev.braid.tmp.security.LinkTls;
+import dev.braid.tmp.security.PeerIdentity;
+import dev.braid.tmp.security.PeerRejectedException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -19,6 +26,13 @@ import java.util.function.Consumer;
  * connection, the kernel provides reliability, and this handler only runs the HELLO handshake and
  * moves packets between the socket and the {@link LinkCore}. Packets are pulled from the core only
  * while the socket is writable, so unsent data waits in the blender where priority still acts.
+ *
+ * <p>With {@link LinkTls} the connection is TLS 1.3 with both ends' certificates checked
+ * ({@link dev.braid.tmp.security.NodeTls}): HELLO is sent only once the handshake succeeded, so a
+ * refused peer never sees a TMP byte; the peer's HELLO must carry the name and role of its
+ * certificate, else the link is refused with GOAWAY {@link ResetCode#REFUSED}; the established link
+ * is registered for re-checks (revocation, expiry, trust changes). Every refusal is logged and
+ * counted with its reason by {@link LinkTls}.
  */
 final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
 
@@ -35,8 +49,15 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     private final LinkSettings settings;
     private final LinkCore.Listener listener;
     private final Consumer<TmpLink> onEstablished;
+    /** TLS, or null for a clear-text connection. */
+    private final LinkTls tls;
+    /** How logs name the other end before its HELLO: the node dialled, or the address. */
+    private final String expectedPeer;
 
     private ChannelHandlerContext ctx;
+    /** The peer's certificate, once the TLS handshake succeeded. */
+    private PeerIdentity certified;
+    private boolean refused;
     private LinkCore core;
     private TmpLink link;
     private boolean flushScheduled;
@@ -49,6 +70,18 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
 
     TcpLinkHandler(boolean initiator, String localName, int localRole, LinkSettings settings,
                    LinkCore.Listener listener, Consumer<TmpLink> onEstablished) {
+        this(initiator, localName, localRole, settings, listener, onEstablished, null, null);
+    }
+
+    /**
+     * @param tls          TLS for the connection, or null for clear text
+     * @param expectedPeer the initiator's peer: the node name its certificate must carry (null: any
+     *                     node of an accepted role); ignored by the accepting side
+     */
+    TcpLinkHandler(boolean initiator, String localName, int localRole, LinkSettings settings,
+                   LinkCore.Listener listener, Consumer<TmpLink> onEstablished, LinkTls tls, String expectedPeer) {
+        this.tls = tls;
+        this.expectedPeer = expectedPeer;
         this.initiator = initiator;
         this.localName = localName;
         this.localRole = localRole;
@@ -57,8 +90,13 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
         this.onEstablished = onEstablished;
     }
 
-    /** Adds the carrier's handlers to a fresh TCP channel's pipeline. */
+    /** Adds the carrier's handlers (TLS first when the handler has it) to a fresh TCP channel's pipeline. */
     static void install(io.netty.channel.Channel ch, TcpLinkHandler handler, LinkSettings settings) {
+        if (handler.tls != null) {
+            ch.pipeline().addLast(handler.initiator
+                    ? handler.tls.tls().newClientHandler(ch.alloc(), handler.expectedPeer)
+                    : handler.tls.tls().newServerHandler(ch.alloc()));
+        }
         ch.pipeline().addLast(
                 new IdleStateHandler(settings.idleTimeout().toMillis(), settings.keepalive().toMillis(), 0,
                         TimeUnit.MILLISECONDS),
@@ -69,6 +107,14 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (tls == null) {
+            sendHello();
+        }
+        // With TLS, HELLO waits for the handshake (NodeTls bounds it); the HELLO timer starts then.
+        ctx.fireChannelActive();
+    }
+
+    private void sendHello() {
         ByteBuf hello = ctx.alloc().buffer(64);
         hello.writeShort(0);
         Frames.writeHello(hello, PROTOCOL_VERSION, localRole, localName, settings.linkWindowBytes(),
@@ -80,7 +126,60 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
                 fail("no HELLO from the peer within " + settings.handshakeTimeout().toMillis() + " ms");
             }
         }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        ctx.fireChannelActive();
+    }
+
+    /** The peer as logs name it: its certificate's identity when known, else whom we dialled, and the address. */
+    private String peerLabel() {
+        String who = certified != null ? certified.toString() : expectedPeer != null && initiator ? expectedPeer : "peer";
+        return who + " at " + ctx.channel().remoteAddress();
+    }
+
+    private void tlsHandshakeDone(SslHandshakeCompletionEvent event) {
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (!event.isSuccess()) {
+            refuseHandshake(event.cause());
+            return;
+        }
+        if (!ctx.channel().isActive()) {
+            // NodeTls closed it: the peer failed the check once more at the handshake's end.
+            Optional<PeerRejectedException> why = tls.tls().recheck(ssl);
+            refused = true;
+            tls.refused("tcp", LinkTls.Stage.HANDSHAKE, why.map(r -> LinkTls.label(r.reason()))
+                    .orElse(LinkTls.HANDSHAKE_FAILED), peerLabel(), why.map(Throwable::getMessage).orElse("closed"));
+            return;
+        }
+        certified = dev.braid.tmp.security.NodeTls.peer(ssl);
+        sendHello();
+    }
+
+    /** A failed TLS handshake: our verdict on the peer when we refused it, else what the peer or the wire said. */
+    private void refuseHandshake(Throwable cause) {
+        if (refused) {
+            return;
+        }
+        refused = true;
+        PeerRejectedException rejected = find(cause, PeerRejectedException.class);
+        String reason;
+        String message;
+        if (rejected != null) {
+            reason = LinkTls.label(rejected.reason());
+            message = rejected.getMessage();
+        } else {
+            SSLException ssl = find(cause, SSLException.class);
+            message = ssl != null ? ssl.getMessage() : String.valueOf(cause);
+            reason = message != null && message.contains("fatal alert") ? LinkTls.PEER_ALERT : LinkTls.HANDSHAKE_FAILED;
+        }
+        tls.refused("tcp", LinkTls.Stage.HANDSHAKE, reason, peerLabel(), message);
+        fail("TLS handshake: " + reason + ": " + message);
+    }
+
+    private static <T extends Throwable> T find(Throwable t, Class<T> type) {
+        for (int depth = 0; t != null && depth < 10; t = t.getCause(), depth++) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
     }
 
     @Override
@@ -115,11 +214,29 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
             throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "stream window " + hello.streamWindow
                     + " (expected: >= 1024)");
         }
+        if (certified != null) {
+            String announced = roleName(hello.role);
+            if (!certified.name().equals(hello.name) || !certified.role().equals(announced)) {
+                String why = "HELLO announces " + announced + " " + hello.name + " but the certificate (serial "
+                        + certified.serial().toString(16) + ") names " + certified;
+                refused = true;
+                tls.refused("tcp", LinkTls.Stage.HELLO, LinkTls.HELLO_MISMATCH, peerLabel(), why);
+                throw new TmpProtocolException(ResetCode.REFUSED, why);
+            }
+        }
         handshakeTimeout.cancel(false);
         core = new LinkCore(ctx.executor(), settings, initiator, hello.name, hello.maxData, hello.streamWindow,
                 listener, this::wakeup);
         link = new TmpLink(core, ctx.channel(), "tcp");
-        log.info("TMP link (tcp) {} {} established", initiator ? "to" : "from", hello.name);
+        if (certified != null) {
+            String peer = peerLabel();
+            tls.track(ctx.channel(), ctx.pipeline().get(SslHandler.class), peer,
+                    reason -> ctx.executor().execute(() -> goawayAndClose(ResetCode.REFUSED, reason)));
+            log.info("TMP link (tcp, TLS) {} {} established (certificate {}, expires {})", initiator ? "to" : "from",
+                    peer, certified.serial().toString(16), certified.notAfter());
+        } else {
+            log.info("TMP link (tcp) {} {} established", initiator ? "to" : "from", hello.name);
+        }
         onEstablished.accept(link);
     }
 
@@ -196,14 +313,20 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            flushOut();
+        if (ctx.channel().isWritable() && core != null) {
+            // Later, not now: with TLS this event fires inside SslHandler's own flush, and writes
+            // made there would wait in its queue for the next flush.
+            wakeup();
         }
         ctx.fireChannelWritabilityChanged();
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done && tls != null) {
+            tlsHandshakeDone(done);
+            return;
+        }
         if (evt instanceof IdleStateEvent idle) {
             switch (idle.state()) {
                 case WRITER_IDLE -> {
@@ -234,7 +357,21 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tls != null && core == null && find(cause, SSLException.class) != null) {
+            // The peer refused us after our side of the handshake completed (TLS 1.3 verifies the
+            // client last), or the handshake failed: either way, no link and a reason to count.
+            refuseHandshake(cause);
+            return;
+        }
         fail(cause.getClass().getSimpleName() + ": " + cause.getMessage());
+    }
+
+    private static String roleName(int role) {
+        return switch (role) {
+            case TmpServer.ROLE_FRONT_END -> PeerIdentity.FRONT_END;
+            case TmpServer.ROLE_BACK_END -> PeerIdentity.BACK_END;
+            default -> "role " + role;
+        };
     }
 
     private void fail(String reason) {
@@ -243,6 +380,9 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void goawayAndClose(ResetCode code, String reason) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
         closeReason = code + ": " + reason;
         ByteBuf out = ctx.alloc().buffer(64);
         out.writeShort(0);
@@ -255,6 +395,7 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     private static final class HelloCapture implements Frames.Visitor {
         boolean seen;
         int version;
+        int role;
         String name;
         long maxData;
         long streamWindow;
@@ -263,6 +404,7 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
         public void hello(int version, int role, String nodeName, long maxData, long streamWindow) {
             this.seen = true;
             this.version = version;
+            this.role = role;
             this.name = nodeName;
             this.maxData = maxData;
             this.streamWindow = streamWindow;

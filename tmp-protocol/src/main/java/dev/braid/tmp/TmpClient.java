@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.runtime.EventLoops;
+import dev.braid.tmp.security.LinkTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -45,6 +46,8 @@ public final class TmpClient implements AutoCloseable {
     private final LinkSettings settings;
     private final String nodeName;
     private final LinkCore.Listener listener;
+    /** TLS for TCP links, or null for clear text. */
+    private final LinkTls tls;
     private final EventLoop loop;
     private volatile TmpLink link;
     private volatile boolean closed;
@@ -59,7 +62,8 @@ public final class TmpClient implements AutoCloseable {
     private boolean probeScheduled;
 
     private TmpClient(EventLoops loops, InetSocketAddress remote, String peerLabel, LinkSettings settings,
-                      String nodeName, LinkCore.Listener listener) {
+                      String nodeName, LinkCore.Listener listener, LinkTls tls) {
+        this.tls = tls;
         this.loops = loops;
         this.remote = remote;
         this.peerLabel = peerLabel;
@@ -79,7 +83,16 @@ public final class TmpClient implements AutoCloseable {
     /** Starts connecting to {@code remote}; {@link #link()} is null until the first handshake completes. */
     public static TmpClient start(EventLoops loops, InetSocketAddress remote, String peerLabel, LinkSettings settings,
                                   String nodeName, LinkCore.Listener listener) {
-        TmpClient c = new TmpClient(loops, remote, peerLabel, settings, nodeName, listener);
+        return start(loops, remote, peerLabel, settings, nodeName, listener, null);
+    }
+
+    /**
+     * Starts connecting to {@code remote}; TCP links are TLS 1.3 with {@code tls} (null: clear
+     * text), and the peer's certificate must name the node {@code peerLabel}.
+     */
+    public static TmpClient start(EventLoops loops, InetSocketAddress remote, String peerLabel, LinkSettings settings,
+                                  String nodeName, LinkCore.Listener listener, LinkTls tls) {
+        TmpClient c = new TmpClient(loops, remote, peerLabel, settings, nodeName, listener, tls);
         c.loop.execute(c::connect);
         return c;
     }
@@ -121,7 +134,7 @@ public final class TmpClient implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
                 TcpLinkHandler.install(ch, new TcpLinkHandler(true, nodeName, TmpServer.ROLE_FRONT_END, settings,
-                        listener, l -> established(id, l)), settings);
+                        listener, l -> established(id, l), tls, peerLabel), settings);
             }
         }).connect(remote);
         channel = f.channel();

@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.runtime.EventLoops;
+import dev.braid.tmp.security.LinkTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -38,7 +39,7 @@ public final class TmpServer implements AutoCloseable {
     private final Set<TmpLink> links = ConcurrentHashMap.newKeySet();
 
     private TmpServer(EventLoops loops, InetSocketAddress address, LinkSettings settings, String nodeName,
-                      LinkCore.Listener listener, boolean tcp) {
+                      LinkCore.Listener listener, boolean tcp, LinkTls tls) {
         this.tcpChannel = !tcp ? null : new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.transport().serverSocketChannel())
@@ -53,7 +54,7 @@ public final class TmpServer implements AutoCloseable {
                                 listener, link -> {
                                     links.add(link);
                                     link.closeFuture().addListener(f -> links.remove(link));
-                                }), settings);
+                                }, tls, null), settings);
                     }
                 })
                 .bind(address).syncUninterruptibly().channel();
@@ -109,15 +110,25 @@ public final class TmpServer implements AutoCloseable {
         return udpCarrier == null ? -1 : udpCarrier.receiveDrops();
     }
 
+    /** A server whose TCP links are in clear text. */
     public static TmpServer start(EventLoops loops, InetSocketAddress address, LinkSettings settings,
                                   String nodeName, LinkCore.Listener listener) {
-        return new TmpServer(loops, address, settings, nodeName, listener, true);
+        return new TmpServer(loops, address, settings, nodeName, listener, true, null);
+    }
+
+    /**
+     * A server whose TCP links are TLS 1.3 with the peer's certificate checked by {@code tls}
+     * (null: clear text); a peer that offers no TLS or no acceptable certificate gets no link.
+     */
+    public static TmpServer start(EventLoops loops, InetSocketAddress address, LinkSettings settings,
+                                  String nodeName, LinkCore.Listener listener, LinkTls tls) {
+        return new TmpServer(loops, address, settings, nodeName, listener, true, tls);
     }
 
     /** A server on UDP alone (tests: a peer whose UDP comes back while its TCP port is taken). */
     static TmpServer startUdpOnly(EventLoops loops, InetSocketAddress address, LinkSettings settings, String nodeName,
                                   LinkCore.Listener listener) {
-        return new TmpServer(loops, address, settings, nodeName, listener, false);
+        return new TmpServer(loops, address, settings, nodeName, listener, false, null);
     }
 
     public InetSocketAddress localAddress() {
