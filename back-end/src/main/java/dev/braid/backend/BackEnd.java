@@ -1,6 +1,8 @@
 package dev.braid.backend;
 
 import dev.braid.managers.config.BraidConfig;
+import dev.braid.managers.config.CertificateFiles;
+import dev.braid.managers.config.PkiSettings;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.EventLoops;
@@ -12,6 +14,8 @@ import dev.braid.tmp.TmpLink;
 import dev.braid.tmp.TmpServer;
 import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
+import dev.braid.tmp.security.LinkTls;
+import dev.braid.tmp.security.PeerIdentity;
 import io.netty.buffer.ByteBuf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +73,8 @@ public final class BackEnd implements AutoCloseable {
     private final AtomicInteger activeExchanges = new AtomicInteger();
     private volatile boolean draining;
     private final TmpServer server;
+    /** TLS of the TMP links over TCP, or null when this node has no certificate. */
+    private final LinkTls tls;
     private boolean closed;
 
     private BackEnd(Options options) {
@@ -78,14 +84,27 @@ public final class BackEnd implements AutoCloseable {
         this.pool = new OriginPool(options.loops().transport());
         this.metrics = new BackEndMetrics(options.metrics());
         applySites(options.config());
-        this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config()), name,
-                new LinkCore.Listener() {
-                    @Override
-                    public TmpStreamHandler onStreamOpened(TmpStream stream) {
-                        return accept(stream);
-                    }
-                });
+        PkiSettings pki = options.config().pki();
+        CertificateFiles identity = pki.identityOf(PeerIdentity.BACK_END, name);
+        this.tls = LinkTls.forNode(PeerIdentity.BACK_END, name, identity.certificate(), identity.key(), pki.trustBundle(),
+                pki.crls(), Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        try {
+            this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config()), name,
+                    new LinkCore.Listener() {
+                        @Override
+                        public TmpStreamHandler onStreamOpened(TmpStream stream) {
+                            return accept(stream);
+                        }
+                    }, tls);
+        } catch (RuntimeException e) {
+            if (tls != null) {
+                tls.close();
+            }
+            throw e;
+        }
         Metrics m = options.metrics();
+        m.gauge("braid_link_tcp_tls", "1 when TMP links over TCP use TLS with this node's certificate, 0 in clear text",
+                () -> tls == null ? 0 : 1);
         m.gauge("braid_backend_links", "TMP links from front-ends currently up", () -> server.links().size());
         dev.braid.tmp.LinkMetrics.register(m, server::links);
         m.counters("braid_link_sent_bytes_total",
@@ -104,7 +123,8 @@ public final class BackEnd implements AutoCloseable {
             dispatchers.forEach((site, d) -> out.put(List.of(site), (double) d.queueDepth()));
             return out;
         }, "site");
-        log.info("back-end {}: TMP on {} ({})", name, server.localAddress(), server.udpEnabled() ? "UDP and TCP" : "TCP");
+        log.info("back-end {}: TMP on {} ({}; TCP {})", name, server.localAddress(),
+                server.udpEnabled() ? "UDP and TCP" : "TCP", tls == null ? "in clear text" : "over TLS as " + tls.self());
     }
 
     public static BackEnd start(Options options) {
@@ -160,6 +180,10 @@ public final class BackEnd implements AutoCloseable {
     public void update(BraidConfig newConfig) {
         config.set(newConfig);
         applySites(newConfig);
+        if (tls != null) {
+            // New CRLs close the links of peers they revoke; paths in pki take effect at restart.
+            tls.updateCrls(newConfig.pki().crls());
+        }
         LinkSettings settings = linkSettings(newConfig);
         for (TmpLink link : server.links()) {
             link.updateBlender(settings.blender());
@@ -242,6 +266,9 @@ public final class BackEnd implements AutoCloseable {
             d.retire();
         }
         server.close();
+        if (tls != null) {
+            tls.close();
+        }
         pool.close();
         return left == 0;
     }

@@ -21,7 +21,9 @@ import java.util.function.UnaryOperator;
 /**
  * Everything in one JVM on loopback: a sample origin, a back-end, a front-end linked to it over
  * TMP, the redirector and the managers. Every node takes its configuration from the managers
- * over HTTP, exactly as separate processes would.
+ * over HTTP, exactly as separate processes would. A Braid CA made at start ({@link DemoPki})
+ * gives the front-end and back-end their certificates, so TMP over TCP runs TLS as in production;
+ * the CA and keys are deleted when the demo stops.
  */
 public final class Demo implements AutoCloseable {
 
@@ -35,6 +37,7 @@ public final class Demo implements AutoCloseable {
     public static final String SITE_HOST = "www.shop.example";
 
     private final NodeRuntime runtime;
+    private final DemoPki pki;
     private final InetSocketAddress origin;
     private final Nodes.Started backEnd;
     private final Nodes.Started managers;
@@ -47,11 +50,13 @@ public final class Demo implements AutoCloseable {
         try {
             SampleOrigin sample = runtime.add(SampleOrigin.start(runtime.loops(), loopback(ports.origin())));
             origin = sample.localAddress();
+            // Closed after every node (parts close last registered first): the keys outlive their users.
+            pki = runtime.add(DemoPki.create(config(origin.getPort(), ports.backEnd(), ports)));
             // The back-end binds first so that the configuration can name its real port.
-            BraidConfig bootstrap = customize.apply(config(origin.getPort(), ports.backEnd(), ports));
+            BraidConfig bootstrap = customize.apply(pki.applyTo(config(origin.getPort(), ports.backEnd(), ports)));
             backEnd = Nodes.backEnd(runtime, bootstrap, "be-1", loopback(ports.backEnd()), loopback(ports.backEndAdmin()),
                     null);
-            config = customize.apply(config(origin.getPort(), backEnd.traffic().getPort(), ports));
+            config = customize.apply(pki.applyTo(config(origin.getPort(), backEnd.traffic().getPort(), ports)));
             managers = Nodes.managers(runtime, config, loopback(ports.managers()), null, null);
             URI managersUri = URI.create("http://127.0.0.1:" + managers.admin().getPort());
             // The back-end started before the managers; from here on it follows them too.
@@ -132,15 +137,22 @@ public final class Demo implements AutoCloseable {
         return config;
     }
 
+    /** The demo's CA and node certificates. */
+    public DemoPki pki() {
+        return pki;
+    }
+
     /** What runs where, for the console. */
     public String describe() {
         return String.join("\n",
                 "Braid demo is running (all on loopback):",
                 "  sample origin   http://" + hostPort(origin),
-                "  back-end        TMP " + hostPort(backEnd.traffic()) + " (tcp)     admin http://" + hostPort(backEnd.admin()) + "/metrics",
+                "  back-end        TMP " + hostPort(backEnd.traffic()) + " (udp+tcp) admin http://" + hostPort(backEnd.admin()) + "/metrics",
                 "  front-end       http://" + hostPort(frontEnd.traffic()) + "        admin http://" + hostPort(frontEnd.admin()) + "/metrics",
                 "  redirector      DNS " + hostPort(redirector.traffic()) + " (udp+tcp) admin http://" + hostPort(redirector.admin()) + "/metrics",
                 "  managers        http://" + hostPort(managers.admin()) + "/api/v1/config",
+                "  demo PKI        " + pki.nodesDirectory() + " (TMP over TCP runs TLS 1.3 with these certificates;",
+                "                  braid keys --ca " + pki.caDirectory() + " ...; deleted on exit)",
                 "Try:",
                 "  curl -si http://" + hostPort(frontEnd.traffic()) + "/",
                 "  curl -si -H 'Host: " + SITE_HOST + "' http://" + hostPort(frontEnd.traffic()) + "/objects/1m -o /dev/null -D -",

@@ -6,10 +6,12 @@ import dev.braid.frontend.cache.HttpCache;
 import dev.braid.frontend.tls.ClientTls;
 import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
+import dev.braid.managers.config.CertificateFiles;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
 import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.HostPort;
+import dev.braid.managers.config.PkiSettings;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.AdminServer;
@@ -21,6 +23,8 @@ import dev.braid.tmp.TmpClient;
 import dev.braid.tmp.TmpLink;
 import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
+import dev.braid.tmp.security.LinkTls;
+import dev.braid.tmp.security.PeerIdentity;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -83,6 +87,8 @@ public final class FrontEnd implements AutoCloseable {
     private final Channel server;
     /** The HTTPS listener, or null when the front-end has no {@code https} settings. */
     private final ClientTls https;
+    /** TLS of the TMP links over TCP, or null when this node has no certificate. */
+    private final LinkTls linkTls;
 
     private FrontEnd(Options options) {
         this.name = options.name();
@@ -93,6 +99,13 @@ public final class FrontEnd implements AutoCloseable {
                 this::schedule);
         // Background validations go at the lowest priority: no client is waiting for them.
         cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
+        PkiSettings pki = options.config().pki();
+        CertificateFiles identity = pki.identityOf(PeerIdentity.FRONT_END, name);
+        this.linkTls = LinkTls.forNode(PeerIdentity.FRONT_END, name, identity.certificate(), identity.key(),
+                pki.trustBundle(), pki.crls(), java.time.Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        options.metrics().gauge("braid_link_tcp_tls",
+                "1 when TMP links over TCP use TLS with this node's certificate, 0 in clear text",
+                () -> linkTls == null ? 0 : 1);
         syncLinks(options.config());
         InetSocketAddress listen = options.listen() != null ? options.listen()
                 : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
@@ -122,7 +135,8 @@ public final class FrontEnd implements AutoCloseable {
                 .filter(Objects::nonNull).toList());
         options.metrics().counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", this::sentByRing, "peer", "ring");
-        log.info("front-end {}: HTTP on {}, links to {}", name, server.localAddress(), links.keySet());
+        log.info("front-end {}: HTTP on {}, links to {} (TCP {})", name, server.localAddress(), links.keySet(),
+                linkTls == null ? "in clear text" : "over TLS as " + linkTls.self());
         try {
             this.https = state.node().https() == null ? null : ClientTls.start(loops, options.config(), name,
                     () -> new GatewayHandler(this, state.node().limits()), clients, options.metrics());
@@ -164,6 +178,10 @@ public final class FrontEnd implements AutoCloseable {
         }
         state = next;
         cache.update(next.node().cache());
+        if (linkTls != null) {
+            // New CRLs close the links of peers they revoke; paths in pki take effect at restart.
+            linkTls.updateCrls(config.pki().crls());
+        }
         syncLinks(config);
         LinkSettings settings = linkSettings(config);
         for (TmpClient c : links.values()) {
@@ -189,7 +207,7 @@ public final class FrontEnd implements AutoCloseable {
                             // Back-ends do not open streams towards front-ends.
                             return null;
                         }
-                    }));
+                    }, linkTls));
         }
         links.entrySet().removeIf(e -> {
             if (!node.backEnds().contains(e.getKey())) {
@@ -431,6 +449,9 @@ public final class FrontEnd implements AutoCloseable {
         clients.close().awaitUninterruptibly();
         links.values().forEach(TmpClient::close);
         links.clear();
+        if (linkTls != null) {
+            linkTls.close();
+        }
         cache.close();
     }
 }

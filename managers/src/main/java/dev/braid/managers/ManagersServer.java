@@ -60,8 +60,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>{@code GET /api/v1/config} (long poll with {@code ?after=N&timeoutMs=T}), {@code PUT
- *       /api/v1/config}, {@code POST /api/v1/config/rollback}, {@code GET /api/v1/config/history},
+ *       /api/v1/config} (conditional with {@code If-Match: "N"}: 412 unless version N is current),
+ *       {@code POST /api/v1/config/rollback}, {@code GET /api/v1/config/history},
  *       {@code GET /api/v1/version}: the versioned configuration.</li>
+ *   <li>{@code GET /api/v1/pki/crl}: the CRLs of the current configuration ({@code pki.crls}) as PEM.</li>
  *   <li>{@code PUT /api/v1/classes/{name}/weight}: a new version with one class's weight changed.</li>
  *   <li>{@code POST /api/v1/nodes/{name}/report}: a node's heartbeat; the answer carries the
  *       assignment layer. {@code GET /api/v1/nodes}, {@code GET /api/v1/links}: what nodes reported.</li>
@@ -94,6 +96,10 @@ public final class ManagersServer implements AutoCloseable {
     public static final String VERSION_HEADER = "Braid-Config-Version";
     /** Response header carrying the state version, on every state answer. */
     public static final String STATE_VERSION_HEADER = "Braid-State-Version";
+    /** The route serving the current configuration's CRLs as PEM. */
+    public static final String CRL_PATH = "/api/v1/pki/crl";
+    /** What a PUT of the configuration answers when its {@code If-Match} version is not the current one. */
+    public static final int VERSION_CONFLICT = 412;
     /** The front-ends' admin route a cache purge is forwarded to. */
     public static final String PURGE_PATH = "/api/v1/cache/purge";
     /** Most audit entries one request returns. */
@@ -365,6 +371,7 @@ public final class ManagersServer implements AutoCloseable {
                 .route("GET", "/api/v1/config/history", req -> done(history()))
                 .prefixRoute("GET", "/api/v1/config/versions/", this::getVersion)
                 .route("GET", "/api/v1/version", req -> done(version()))
+                .route("GET", CRL_PATH, req -> done(crls()))
                 .prefixRoute("PUT", "/api/v1/classes/", this::setClassWeight)
                 .prefixRoute("POST", "/api/v1/nodes/", this::report)
                 .route("GET", "/api/v1/nodes", req -> done(json(200, nodes())))
@@ -517,15 +524,58 @@ public final class ManagersServer implements AutoCloseable {
         }
         String author = author(req);
         String contentType = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        String ifMatch = req.headers().get(HttpHeaderNames.IF_MATCH);
+        long expected = ifMatch == null ? -1 : expectedVersion(ifMatch);
+        if (ifMatch != null && expected < 0) {
+            return done(errors(400, List.of("If-Match: " + ifMatch + " (expected: one configuration version in quotes, "
+                    + "such as \"7\", as the ETag of GET /api/v1/config gives it)")));
+        }
         String text = req.bodyText();
-        return CompletableFuture.supplyAsync(() -> change(text, contentType, author), writer);
+        return CompletableFuture.supplyAsync(() -> change(text, contentType, author, expected), writer);
     }
 
-    private Response change(String text, String contentType, String author) {
+    /** The version an {@code If-Match} names: {@code "7"} (or {@code 7}, or weak {@code W/"7"}); -1 if it names none. */
+    static long expectedVersion(String ifMatch) {
+        String v = ifMatch.strip();
+        if (v.startsWith("W/")) {
+            v = v.substring(2);
+        }
+        if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+            v = v.substring(1, v.length() - 1);
+        }
+        return parseLong(v);
+    }
+
+    /** A conditional write whose expected version is no longer current. */
+    private static final class VersionConflict extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        VersionConflict(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Applies a configuration sent whole; with {@code expected >= 0} only while that version is
+     * current. The check runs inside the store's update, so it holds against changes through other
+     * managers of a cluster too (a lost race re-runs it on the newer version, and it then fails).
+     */
+    private Response change(String text, String contentType, String author, long expected) {
         return change(author, () -> {
             BraidConfig config = format(contentType) == null ? ConfigLoader.parse(text)
                     : ConfigLoader.parse(text, format(contentType));
-            return store.apply(config, author);
+            if (expected < 0) {
+                return store.apply(config, author);
+            }
+            return store.update("config.put", author, before -> {
+                long current = store.current().version();
+                if (current != expected) {
+                    throw new VersionConflict("If-Match: \"" + expected + "\" (expected: the current version \""
+                            + current + "\"; the configuration changed since it was read: read it again, re-apply "
+                            + "the change and retry)");
+                }
+                return config;
+            });
         });
     }
 
@@ -538,6 +588,11 @@ public final class ManagersServer implements AutoCloseable {
             ObjectNode body = v.toJsonTree();
             body.put("changed", v.version() != before);
             return json(200, body).withHeader(VERSION_HEADER, Long.toString(v.version()));
+        } catch (VersionConflict e) {
+            changes.inc("conflict");
+            log.info("configuration change by {} refused: {}", author, e.getMessage());
+            return errors(VERSION_CONFLICT, List.of(e.getMessage()))
+                    .withHeader(VERSION_HEADER, Long.toString(store.current().version()));
         } catch (ConfigException e) {
             changes.inc("rejected");
             log.info("configuration change by {} rejected: {}", author, e.errors());
@@ -922,11 +977,37 @@ public final class ManagersServer implements AutoCloseable {
     private Response envelope(VersionedConfig v) {
         Cached c = cached;
         byte[] body = c != null && c.version() == v.version() ? c.json() : v.toJson().getBytes(StandardCharsets.UTF_8);
-        return new Response(200, "application/json", body, Map.of(VERSION_HEADER, Long.toString(v.version())));
+        return new Response(200, "application/json", body, versionHeaders(v));
     }
 
     private static Response notModified(VersionedConfig v) {
-        return new Response(304, "application/json", new byte[0], Map.of(VERSION_HEADER, Long.toString(v.version())));
+        return new Response(304, "application/json", new byte[0], versionHeaders(v));
+    }
+
+    /** The version as {@link #VERSION_HEADER} and as the ETag a conditional PUT sends back in {@code If-Match}. */
+    private static Map<String, String> versionHeaders(VersionedConfig v) {
+        return Map.of(VERSION_HEADER, Long.toString(v.version()), "ETag", "\"" + v.version() + "\"");
+    }
+
+    /**
+     * {@code GET /api/v1/pki/crl}: the current configuration's CRLs ({@code pki.crls}, as
+     * {@code braid keys publish} put them there), concatenated PEM, with the configuration version
+     * in {@link #VERSION_HEADER}; 404 with the reason when it carries none.
+     */
+    private Response crls() {
+        VersionedConfig v = store.current();
+        List<String> crls = v.config().pki().crls();
+        if (crls.isEmpty()) {
+            return errors(404, List.of("pki.crls: [] in configuration version " + v.version()
+                    + " (expected: at least one CRL; publish them with braid keys publish)"))
+                    .withHeader(VERSION_HEADER, Long.toString(v.version()));
+        }
+        StringBuilder pem = new StringBuilder();
+        for (String crl : crls) {
+            pem.append(crl.strip()).append('\n');
+        }
+        return new Response(200, "application/x-pem-file", pem.toString().getBytes(StandardCharsets.US_ASCII),
+                Map.of(VERSION_HEADER, Long.toString(v.version())));
     }
 
     private Response version() {

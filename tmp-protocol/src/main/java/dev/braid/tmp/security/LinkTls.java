@@ -109,6 +109,46 @@ public final class LinkTls implements AutoCloseable {
         return new LinkTls(NodeTls.create(identity, verifier), metrics);
     }
 
+    /**
+     * {@link #load} when the node's certificate file exists — a node has an identity exactly when
+     * its certificate is in place — else null, and the node's TMP links over TCP run in clear text
+     * (logged as a warning, since a peer with an identity will refuse such a link).
+     *
+     * @throws IOException when the certificate exists but the identity or trust bundle cannot be loaded
+     */
+    public static LinkTls loadIfPresent(String role, String name, Path certificate, Path key, Path trustBundle,
+                                        Metrics metrics) throws IOException {
+        if (!java.nio.file.Files.exists(certificate)) {
+            log.warn("{} {}: no node certificate at {}: TMP links over TCP run in clear text, and peers with a "
+                    + "certificate refuse them", role, name, certificate);
+            return null;
+        }
+        return load(role, name, certificate, key, trustBundle, metrics);
+    }
+
+    /**
+     * What a front-end or back-end starts with: {@link #loadIfPresent}, then the configuration's
+     * CRLs ({@code pki.crls}) taken and the files checked every {@code reloadCheck}
+     * ({@code pki.reloadCheckSeconds}). Null when the node has no certificate.
+     *
+     * @throws IllegalArgumentException naming the node and the file when the certificate exists
+     *                                  but the identity cannot be loaded
+     */
+    public static LinkTls forNode(String role, String name, String certificate, String key, String trustBundle,
+                                  List<String> crls, Duration reloadCheck, Metrics metrics) {
+        LinkTls t;
+        try {
+            t = loadIfPresent(role, name, Path.of(certificate), Path.of(key), Path.of(trustBundle), metrics);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("pki: " + role + " " + name + ": " + e.getMessage(), e);
+        }
+        if (t != null) {
+            t.updateCrls(crls);
+            t.checkEvery(reloadCheck);
+        }
+        return t;
+    }
+
     public NodeTls tls() {
         return tls;
     }
