@@ -291,49 +291,82 @@ final class KeysCommand implements Runnable {
 
     @Command(name = "publish", mixinStandardHelpOptions = true,
             description = "Put the current CRLs into the managers' configuration (pki.crls), as a new version "
-                    + "every node picks up.")
+                    + "every node picks up. The write is conditional on the version read (If-Match): a change "
+                    + "made by someone else in between is never overwritten; the CRLs are applied to the newer "
+                    + "version instead, up to --attempts times.")
     static final class Publish extends Verb {
+        /** Pause before re-reading after a conflict, doubled each time. */
+        static final Duration FIRST_RETRY_PAUSE = Duration.ofMillis(100);
+
         @Option(names = "--managers", required = true, paramLabel = "URL", description = "e.g. http://127.0.0.1:9180")
         URI managers;
 
         @Option(names = "--token-file", paramLabel = "FILE", description = "File holding the managers' bearer token.")
         Path tokenFile;
 
+        @Option(names = "--attempts", paramLabel = "N", defaultValue = "5",
+                description = "Read-modify-write rounds before giving up when others keep changing the configuration "
+                        + "(default: 5).")
+        int attempts;
+
         @Override
         int run() throws IOException, InterruptedException {
+            if (attempts < 1 || attempts > 100) {
+                throw new IllegalArgumentException("--attempts: " + attempts + " (expected: 1..100)");
+            }
             List<String> crls;
             try (CertificateAuthority authority = open()) {
                 crls = authority.crls();
             }
             String base = managers.toString().replaceAll("/+$", "");
+            String token = tokenFile == null ? null : Files.readString(tokenFile).strip();
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> got = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/config"))
-                    .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            if (got.statusCode() != 200) {
-                throw new IOException(base + ": GET /api/v1/config answered " + got.statusCode() + ": " + got.body());
+            Duration pause = FIRST_RETRY_PAUSE;
+            List<Long> conflicts = new java.util.ArrayList<>();
+            for (int attempt = 1; ; attempt++) {
+                HttpResponse<String> got = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/config"))
+                        .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                if (got.statusCode() != 200) {
+                    throw new IOException(base + ": GET /api/v1/config answered " + got.statusCode() + ": " + got.body());
+                }
+                VersionedConfig current = VersionedConfig.parseJson(got.body());
+                if (current.version() == 0) {
+                    throw new IOException(base + ": the managers hold no configuration yet (expected: version >= 1)");
+                }
+                BraidConfig next = current.config().withPki(current.config().pki().withCrls(crls));
+                HttpRequest.Builder put = HttpRequest.newBuilder(URI.create(base + "/api/v1/config"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Content-Type", "application/json")
+                        .header("Braid-Author", "braid-keys")
+                        // Only onto the version just read: a change made meanwhile is never overwritten.
+                        .header("If-Match", "\"" + current.version() + "\"")
+                        .PUT(HttpRequest.BodyPublishers.ofString(ConfigLoader.toJson(next), StandardCharsets.UTF_8));
+                if (token != null) {
+                    put.header("Authorization", "Bearer " + token);
+                }
+                HttpResponse<String> answer = http.send(put.build(), HttpResponse.BodyHandlers.ofString());
+                if (answer.statusCode() == 200) {
+                    JsonNode result = new ObjectMapper().readTree(answer.body());
+                    out().println(result.path("changed").asBoolean()
+                            ? "published " + crls.size() + " CRL(s) as configuration version " + result.path("version").asLong()
+                            : "the configuration already carries these CRLs (version " + result.path("version").asLong() + ")");
+                    return 0;
+                }
+                if (answer.statusCode() != 412 && answer.statusCode() != 409) {
+                    throw new IOException(base + ": PUT /api/v1/config answered " + answer.statusCode() + ": "
+                            + answer.body());
+                }
+                conflicts.add(current.version());
+                if (attempt >= attempts) {
+                    throw new IOException(base + ": the configuration changed while publishing, " + attempt
+                            + " time(s) in a row (read versions " + conflicts + "); nothing was published: run "
+                            + "braid keys publish again once the other changes are done, or raise --attempts");
+                }
+                err().println("braid keys publish: configuration version " + current.version()
+                        + " changed while publishing; reading it again (" + answer.body().strip() + ")");
+                Thread.sleep(pause.toMillis());
+                pause = pause.multipliedBy(2);
             }
-            VersionedConfig current = VersionedConfig.parseJson(got.body());
-            if (current.version() == 0) {
-                throw new IOException(base + ": the managers hold no configuration yet (expected: version >= 1)");
-            }
-            BraidConfig next = current.config().withPki(current.config().pki().withCrls(crls));
-            HttpRequest.Builder put = HttpRequest.newBuilder(URI.create(base + "/api/v1/config"))
-                    .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .header("Braid-Author", "braid-keys")
-                    .PUT(HttpRequest.BodyPublishers.ofString(ConfigLoader.toJson(next), StandardCharsets.UTF_8));
-            if (tokenFile != null) {
-                put.header("Authorization", "Bearer " + Files.readString(tokenFile).strip());
-            }
-            HttpResponse<String> answer = http.send(put.build(), HttpResponse.BodyHandlers.ofString());
-            if (answer.statusCode() != 200) {
-                throw new IOException(base + ": PUT /api/v1/config answered " + answer.statusCode() + ": " + answer.body());
-            }
-            JsonNode result = new ObjectMapper().readTree(answer.body());
-            out().println(result.path("changed").asBoolean()
-                    ? "published " + crls.size() + " CRL(s) as configuration version " + result.path("version").asLong()
-                    : "the configuration already carries these CRLs (version " + result.path("version").asLong() + ")");
-            return 0;
         }
     }
 }
