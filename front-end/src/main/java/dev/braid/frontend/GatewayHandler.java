@@ -15,6 +15,7 @@ import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -38,6 +39,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -515,6 +517,19 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * Whether the client reached this front-end over TLS: its connection has an {@link SslHandler},
+     * or, for an HTTP/2 stream, the connection the stream belongs to (its parent channel) has one.
+     */
+    static boolean overTls(Channel ch) {
+        for (Channel c = ch; c != null; c = c.parent()) {
+            if (c.pipeline().get(SslHandler.class) != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * One request and its response. Client-side work runs on the client channel's loop; stream
      * events arrive on the link's loop and are handed over.
      */
@@ -569,8 +584,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             InetSocketAddress client = clientAddress();
             String clientIp = client.getAddress().getHostAddress();
             forward.headers().add("X-Forwarded-For", clientIp);
+            // RFC 7239 §5.4: the scheme the client used to reach this front-end.
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
-                    ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=http");
+                    ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=" + (overTls(ctx.channel()) ? "https" : "http"));
             // The re-serialised head is text; a body is worth compressing only if it is text too.
             boolean compressible = !HttpUtil.isContentLengthSet(request) && !HttpUtil.isTransferEncodingChunked(request)
                     || compressibleBody(request.headers());

@@ -32,6 +32,7 @@ import javax.net.ssl.SSLSocket;
 import java.io.OutputStream;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -75,7 +76,9 @@ class HttpsIT {
         origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         origin.createContext("/", ex -> {
             byte[] in = ex.getRequestBody().readAllBytes();
-            byte[] body = ("origin saw " + ex.getRequestMethod() + " " + ex.getRequestURI() + " host="
+            byte[] body = ex.getRequestURI().getPath().equals("/forwarded")
+                    ? String.join(", ", ex.getRequestHeaders().get("Forwarded")).getBytes(StandardCharsets.UTF_8)
+                    : ("origin saw " + ex.getRequestMethod() + " " + ex.getRequestURI() + " host="
                     + ex.getRequestHeaders().getFirst("Host") + " body=" + in.length
                     + " h2headers=" + ex.getRequestHeaders().keySet().stream().anyMatch(h -> h.toLowerCase().startsWith("x-http2")))
                     .getBytes(StandardCharsets.UTF_8);
@@ -96,6 +99,8 @@ class HttpsIT {
         try (CertificateAuthority ca = CertificateAuthority.init(dir.resolve("ca"), null, Duration.ofDays(365),
                 Clock.systemUTC())) {
             ca.issue(NodeRole.FRONT_END, "fe-1", Duration.ofDays(30), nodes);
+            // Both ends of the TMP link have an identity: over TCP it runs TLS.
+            ca.issue(NodeRole.BACK_END, "be-1", Duration.ofDays(30), nodes);
         }
 
         EventLoops loops = EventLoops.create("https-it", Transport.NIO, 2);
@@ -167,6 +172,23 @@ class HttpsIT {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, blog.statusCode(), blog.body());
             assertEquals(List.of("www.blog.example"), dnsNames(presented(blog)));
+        }
+    }
+
+    @Test
+    void theOriginLearnsThatTheClientCameOverHttps() throws Exception {
+        for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+            HttpResponse<String> r = client(version).send(HttpRequest.newBuilder(uri("www.shop.example", "/forwarded"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("for=127.0.0.1;proto=https", r.body(), version.toString());
+        }
+        try (Socket plain = new Socket("127.0.0.1", frontEnd.localAddress().getPort())) {
+            plain.getOutputStream().write(("GET /forwarded HTTP/1.1\r\nHost: www.shop.example\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(plain.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+            assertTrue(answer.contains("for=127.0.0.1;proto=http") && !answer.contains("proto=https"), answer);
         }
     }
 
