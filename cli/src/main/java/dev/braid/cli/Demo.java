@@ -152,7 +152,7 @@ public final class Demo implements AutoCloseable {
                 "  redirector      DNS " + hostPort(redirector.traffic()) + " (udp+tcp) admin http://" + hostPort(redirector.admin()) + "/metrics",
                 "  managers        http://" + hostPort(managers.admin()) + "/api/v1/config",
                 "  demo PKI        " + pki.nodesDirectory() + " (TMP over TCP runs TLS 1.3 with these certificates;",
-                "                  braid keys --ca " + pki.caDirectory() + " ...; deleted on exit)",
+                "                  braid keys list --ca " + pki.caDirectory() + "; deleted on exit)",
                 "Try:",
                 "  curl -si http://" + hostPort(frontEnd.traffic()) + "/",
                 "  curl -si -H 'Host: " + SITE_HOST + "' http://" + hostPort(frontEnd.traffic()) + "/objects/1m -o /dev/null -D -",
