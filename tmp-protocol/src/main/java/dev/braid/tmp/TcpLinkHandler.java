@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.tmp.security.LinkTls;
+import dev.braid.tmp.security.NodeTls;
 import dev.braid.tmp.security.PeerIdentity;
 import dev.braid.tmp.security.PeerRejectedException;
 import io.netty.buffer.ByteBuf;
@@ -28,7 +29,7 @@ import java.util.function.Consumer;
  * while the socket is writable, so unsent data waits in the blender where priority still acts.
  *
  * <p>With {@link LinkTls} the connection is TLS 1.3 with both ends' certificates checked
- * ({@link dev.braid.tmp.security.NodeTls}): HELLO is sent only once the handshake succeeded, so a
+ * ({@link NodeTls}): HELLO is sent only once the handshake succeeded, so a
  * refused peer never sees a TMP byte; the peer's HELLO must carry the name and role of its
  * certificate, else the link is refused with GOAWAY {@link ResetCode#REFUSED}; the established link
  * is registered for re-checks (revocation, expiry, trust changes). Every refusal is logged and
@@ -148,7 +149,7 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
                     .orElse(LinkTls.HANDSHAKE_FAILED), peerLabel(), why.map(Throwable::getMessage).orElse("closed"));
             return;
         }
-        certified = dev.braid.tmp.security.NodeTls.peer(ssl);
+        certified = NodeTls.peer(ssl);
         sendHello();
     }
 
@@ -192,8 +193,11 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
                 core.receive(packet);
             }
         } catch (TmpProtocolException e) {
-            log.warn("link to {}: {} ({})", core != null ? core.peerName() : ctx.channel().remoteAddress(),
-                    e.getMessage(), e.code());
+            if (!refused) {
+                // A refused peer was logged with its reason already.
+                log.warn("link to {}: {} ({})", core != null ? core.peerName() : ctx.channel().remoteAddress(),
+                        e.getMessage(), e.code());
+            }
             goawayAndClose(e.code(), e.getMessage());
         } finally {
             packet.release();
@@ -314,8 +318,8 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable() && core != null) {
-            // Later, not now: with TLS this event fires inside SslHandler's own flush, and writes
-            // made there would wait in its queue for the next flush.
+            // Later, not from inside the event: it can fire in the middle of a flush (SslHandler's
+            // too), and writing from there would re-enter it.
             wakeup();
         }
         ctx.fireChannelWritabilityChanged();
