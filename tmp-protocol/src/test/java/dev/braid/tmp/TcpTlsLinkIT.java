@@ -386,10 +386,10 @@ class TcpTlsLinkIT {
         LinkTls be = backEndTls(new Metrics());
         LinkTls fe = frontEndTls(nodes, "fe-1", new Metrics());
         TmpServer clearServer = TmpServer.start(loops, new InetSocketAddress("127.0.0.1", 0), TCP, "be-1",
-                stream -> new Sink());
+                stream -> new UdpCarrierIT.Source(1));
         resources.add(clearServer);
         TmpServer tlsServer = TmpServer.start(loops, new InetSocketAddress("127.0.0.1", 0), TCP, "be-1",
-                stream -> new Sink(), be);
+                stream -> new UdpCarrierIT.Source(1), be);
         resources.add(tlsServer);
         TmpLink clear = TmpClient.start(loops, clearServer.localAddress(), "be-1", TCP, "fe-1", stream -> null)
                 .awaitLink().get(10, TimeUnit.SECONDS);
@@ -442,24 +442,5 @@ class TcpTlsLinkIT {
             }
         }
         return total;
-    }
-
-    /** Takes a stream's bytes and answers one byte at its end. */
-    private static final class Sink implements TmpStreamHandler {
-        @Override
-        public void onData(TmpStream stream, ByteBuf data, boolean fin) {
-            int n = data.readableBytes();
-            data.release();
-            stream.consumed(n);
-            if (fin) {
-                ByteBuf one = ByteBufAllocator.DEFAULT.directBuffer(1);
-                one.writeByte(1);
-                stream.writeAndEnd(one);
-            }
-        }
-
-        @Override
-        public void onReset(TmpStream stream, ResetCode code, String reason) {
-        }
     }
 }
