@@ -377,7 +377,7 @@ class TcpTlsLinkIT {
     // ---- what TLS costs ----
 
     /**
-     * Measures, does not assert: one stream of 32 MiB (property {@code braid.tlsBench.mib}) from
+     * Measures, does not assert: one stream of 16 MiB (property {@code braid.tlsBench.mib}) from
      * the front-end to the back-end over loopback, clear and TLS, after a warm-up round each. The
      * numbers go to the test output; docs/security.md quotes them.
      */
@@ -395,7 +395,7 @@ class TcpTlsLinkIT {
                 .awaitLink().get(10, TimeUnit.SECONDS);
         TmpLink secure = client(tlsServer, "be-1", "fe-1", fe).awaitLink().get(10, TimeUnit.SECONDS);
         // -Dbraid.tlsBench.mib=256 for a run long enough for the JIT to compile the AES-GCM intrinsics.
-        int bytes = Integer.getInteger("braid.tlsBench.mib", 32) << 20;
+        int bytes = Integer.getInteger("braid.tlsBench.mib", 16) << 20;
         send(clear, bytes / 4);
         send(secure, bytes / 4);
         double[] clearRun = send(clear, bytes);
