@@ -264,6 +264,22 @@ class TcpTlsLinkIT {
         assertRefused(server, client, be, LinkTls.Stage.HELLO, LinkTls.HELLO_MISMATCH);
     }
 
+    @Test
+    void aNodeWithAnIdentityNeverFallsBackToClearText() throws Exception {
+        LinkTls be = backEndTls(new Metrics());
+        TmpServer tlsServer = server(be);
+        TmpClient clearClient = TmpClient.start(loops, tlsServer.localAddress(), "be-1", TCP, "fe-1", stream -> null);
+        resources.add(clearClient);
+        assertRefused(tlsServer, clearClient, be, LinkTls.Stage.HANDSHAKE, LinkTls.HANDSHAKE_FAILED);
+
+        TmpServer clearServer = TmpServer.start(loops, new InetSocketAddress("127.0.0.1", 0), TCP, "be-1",
+                stream -> new UdpCarrierIT.Echo());
+        resources.add(clearServer);
+        LinkTls fe = frontEndTls(nodes, "fe-1", new Metrics());
+        TmpClient tlsClient = client(clearServer, "be-1", "fe-1", fe);
+        assertRefused(clearServer, tlsClient, fe, LinkTls.Stage.HANDSHAKE, LinkTls.HANDSHAKE_FAILED);
+    }
+
     // ---- links that are up ----
 
     @Test
