@@ -1,6 +1,7 @@
 package dev.braid.managers.config;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -9,6 +10,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,6 +52,17 @@ class ConfigFileFuzzTest {
                 "canonical JSON reads back to the same configuration");
         assertEquals(config, ConfigLoader.parse(ConfigLoader.toYaml(config), ConfigLoader.Format.YAML),
                 "YAML reads back to the same configuration");
+    }
+
+    /** Found by this target: an empty key gave the reason ": unknown field", without a path. */
+    @Test
+    void anEmptyKeyIsNamedInItsReason() {
+        ConfigException yaml = assertThrows(ConfigException.class, () -> ConfigLoader.parse("?", ConfigLoader.Format.YAML));
+        assertEquals("\"\": unknown field (expected one of: sites, frontEnds, backEnds, clientClasses, redirectors, "
+                + "managers, tmp, dns, regions, pki)", yaml.errors().get(0));
+        ConfigException json = assertThrows(ConfigException.class,
+                () -> ConfigLoader.parse("{\"tmp\":{\"\":1}}", ConfigLoader.Format.JSON));
+        assertTrue(json.errors().get(0).startsWith("tmp.\"\": unknown field"), json.errors().get(0));
     }
 
     private static void checkReasons(ConfigException refused) {
