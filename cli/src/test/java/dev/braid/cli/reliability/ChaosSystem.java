@@ -230,6 +230,14 @@ final class ChaosSystem implements AutoCloseable {
 
     // --- faults ----------------------------------------------------------------------------
 
+    void killOrigin() {
+        origin.kill();
+    }
+
+    void restartOrigin() {
+        origin.restart();
+    }
+
     void killBackEnd() {
         stopRole(backEnd, be -> be.drain(Duration.ZERO));
         backEnd = null;

@@ -53,7 +53,6 @@ final class MixedLoad implements AutoCloseable {
     private final AtomicBoolean stop = new AtomicBoolean();
     private final ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
     private final List<Thread> clients = new ArrayList<>();
-    private final List<HttpClient> http = new ArrayList<>();
     final long startedNanos = System.nanoTime();
 
     /**
@@ -67,7 +66,6 @@ final class MixedLoad implements AutoCloseable {
         for (int i = 0; i < clientCount; i++) {
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(2)).build();
-            http.add(client);
             int n = i;
             Thread t = new Thread(() -> run(client, tag + "-" + n), "load-" + n);
             t.setDaemon(true);
@@ -84,14 +82,13 @@ final class MixedLoad implements AutoCloseable {
             String id = prefix + "-" + seq;
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + frontEnd.getPort()
                             + (post ? "/order" : "/item/" + id)))
-                    .timeout(deadline)
-                    .header("Host-Override", "unused");
+                    .timeout(deadline);
             b = post ? b.header("X-Order-Id", id).POST(HttpRequest.BodyPublishers.ofString("order=" + id))
                     : b.GET();
             long start = System.nanoTime();
             Outcome o;
             try {
-                HttpResponse<String> r = client.send(withHost(b).build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
                 String expected = post ? "accepted " + id + " " + ("order=" + id).length() : "item-" + id;
                 if (r.statusCode() == 200) {
                     o = new Outcome(start, System.nanoTime(), post, id,
@@ -113,11 +110,6 @@ final class MixedLoad implements AutoCloseable {
             outcomes.add(o);
             pause(5);
         }
-    }
-
-    private static HttpRequest.Builder withHost(HttpRequest.Builder b) {
-        // The JDK client sets Host from the URI; the front-end serves loopback hosts for the site.
-        return b;
     }
 
     private static void pause(long ms) {
@@ -155,8 +147,5 @@ final class MixedLoad implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         stop();
-        http.forEach(c -> {
-            // HttpClient has no close() before Java 21; its idle connections go with it.
-        });
     }
 }
