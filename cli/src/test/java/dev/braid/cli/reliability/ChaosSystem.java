@@ -57,6 +57,9 @@ final class ChaosSystem implements AutoCloseable {
     private Role<FrontEnd> frontEnd;
     private Role<ManagersServer> managers;
     private Role<Redirector> redirector;
+    /** The running front-end's and back-end's metrics (replaced when they restart). */
+    volatile Metrics frontEndMetrics;
+    volatile Metrics backEndMetrics;
     /** Newest configuration version each follower applied. */
     final AtomicLong frontEndVersion = new AtomicLong();
     final AtomicLong backEndVersion = new AtomicLong();
@@ -85,8 +88,8 @@ final class ChaosSystem implements AutoCloseable {
             managersAddress = new InetSocketAddress("127.0.0.1", 0);
             managers = startManagers();
             managersAddress = managers.node().localAddress();
-            backEnd = new Role<>(backEnd.loops(), backEnd.node(),
-                    follow("back-end", backEndVersion, backEnd.node()::update));
+            BackEnd first = backEnd.node();
+            backEnd = new Role<>(backEnd.loops(), first, follow("back-end", backEndVersion, (c, v) -> first.update(c)));
             frontEndAddress = new InetSocketAddress("127.0.0.1", 0);
             frontEnd = startFrontEnd();
             frontEndAddress = frontEnd.node().localAddress();
@@ -119,6 +122,7 @@ final class ChaosSystem implements AutoCloseable {
                 "    admin: 127.0.0.1:0",
                 "    sites: [shop]",
                 "    backEnds: [be-1]",
+                "    capacity: 20000",
                 "    limits: {drainTimeoutMillis: 0}",
                 "backEnds:",
                 "  - name: be-1",
@@ -150,9 +154,9 @@ final class ChaosSystem implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + managersAddress.getPort());
     }
 
-    private ConfigWatcher follow(String who, AtomicLong applied, java.util.function.Consumer<BraidConfig> apply) {
+    private ConfigWatcher follow(String who, AtomicLong applied, java.util.function.ObjLongConsumer<BraidConfig> apply) {
         return ConfigWatcher.start(managersUri(), v -> {
-            apply.accept(v.config());
+            apply.accept(v.config(), v.version());
             applied.set(v.version());
         }, ConfigWatcher.Settings.DEFAULT.withClientName("chaos " + who)
                 .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)));
@@ -161,8 +165,10 @@ final class ChaosSystem implements AutoCloseable {
     private Role<BackEnd> startBackEnd(BraidConfig c) {
         EventLoops loops = EventLoops.create("be", transport, 2);
         try {
-            BackEnd be = BackEnd.start(new BackEnd.Options("be-1", backEndAddress, loops, new Metrics(), c));
-            ConfigWatcher w = managers == null ? null : follow("back-end", backEndVersion, be::update);
+            Metrics metrics = new Metrics();
+            BackEnd be = BackEnd.start(new BackEnd.Options("be-1", backEndAddress, loops, metrics, c));
+            backEndMetrics = metrics;
+            ConfigWatcher w = managers == null ? null : follow("back-end", backEndVersion, (next, v) -> be.update(next));
             return new Role<>(loops, be, w);
         } catch (RuntimeException e) {
             loops.close();
@@ -173,9 +179,11 @@ final class ChaosSystem implements AutoCloseable {
     private Role<FrontEnd> startFrontEnd() {
         EventLoops loops = EventLoops.create("fe", transport, 2);
         try {
-            FrontEnd fe = FrontEnd.start(new FrontEnd.Options("fe-1", frontEndAddress, loops, new Metrics(), config));
+            Metrics metrics = new Metrics();
+            FrontEnd fe = FrontEnd.start(new FrontEnd.Options("fe-1", frontEndAddress, loops, metrics, config));
+            frontEndMetrics = metrics;
             fe.awaitLinks(Duration.ofSeconds(3));
-            return new Role<>(loops, fe, follow("front-end", frontEndVersion, fe::update));
+            return new Role<>(loops, fe, follow("front-end", frontEndVersion, (c, v) -> fe.update(c)));
         } catch (RuntimeException e) {
             loops.close();
             throw e;
@@ -198,7 +206,7 @@ final class ChaosSystem implements AutoCloseable {
         try {
             Redirector rd = Redirector.start(Redirector.Options.builder(loops).listen(dnsAddress)
                     .metrics(new Metrics()).nodeName("rd-1").config(config, 1).build());
-            return new Role<>(loops, rd, follow("redirector", redirectorVersion, c -> rd.update(c, 0)));
+            return new Role<>(loops, rd, follow("redirector", redirectorVersion, rd::update));
         } catch (RuntimeException e) {
             loops.close();
             throw e;
@@ -275,6 +283,10 @@ final class ChaosSystem implements AutoCloseable {
     }
 
     // --- addresses -------------------------------------------------------------------------
+
+    BackEnd backEndNode() {
+        return backEnd.node();
+    }
 
     InetSocketAddress frontEnd() {
         return frontEndAddress;

@@ -11,9 +11,14 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -37,8 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * An origin for the chaos tests that counts what is applied to it: {@code POST /order} with an
  * {@code X-Order-Id} header is an order, counted by id, so a POST replayed anywhere on the way
  * shows as a count of two; {@code GET /item/{n}} answers {@code item-{n}}; {@code GET /health}
- * answers {@code ok} (the back-end's probe). Every answer is {@code no-store}, so every request
- * crosses the whole system.
+ * answers {@code ok} (the back-end's probe); {@code GET /big} streams {@value #BIG_BYTES} bytes,
+ * 16 KiB at a time and only while the connection is writable, counting what it wrote. Every answer
+ * is {@code no-store}, so every request crosses the whole system.
  *
  * <p>{@link #kill()} drops the listener and every connection at once (what a crashed origin
  * looks like to its peers); {@link #restart()} listens again on the same port. The counts
@@ -46,7 +52,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class CountingOrigin implements AutoCloseable {
 
+    /** Size of the {@code /big} response: 1 GiB. */
+    static final long BIG_BYTES = 1L << 30;
+    private static final int BIG_CHUNK = 16 * 1024;
+
     private final EventLoops loops;
+    private final AtomicLong bigWritten = new AtomicLong();
     private final Map<String, AtomicInteger> orders = new ConcurrentHashMap<>();
     private final AtomicLong gets = new AtomicLong();
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -71,6 +82,7 @@ final class CountingOrigin implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         children.add(ch);
+                        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32 * 1024, 128 * 1024));
                         ch.pipeline().addLast(new HttpServerCodec(StrictHttp.decoderConfig()),
                                 new HttpObjectAggregator(1 << 20), new Handler());
                     }
@@ -106,15 +118,33 @@ final class CountingOrigin implements AutoCloseable {
         return gets.get();
     }
 
+    /** Bytes of {@code /big} bodies written to connections so far. */
+    long bigWritten() {
+        return bigWritten.get();
+    }
+
     @Override
     public void close() {
         kill();
     }
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        /** Bytes of the {@code /big} body still to write on this connection (0: none in progress). */
+        private long bigLeft;
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             String path = req.uri();
+            if (req.method().equals(HttpMethod.GET) && path.equals("/big")) {
+                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM)
+                        .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+                        .set(HttpHeaderNames.CONTENT_LENGTH, BIG_BYTES);
+                ctx.write(head);
+                bigLeft = BIG_BYTES;
+                writeBig(ctx);
+                return;
+            }
             FullHttpResponse res;
             if (req.method().equals(HttpMethod.POST) && path.equals("/order")) {
                 String id = req.headers().get("X-Order-Id");
@@ -139,6 +169,28 @@ final class CountingOrigin implements AutoCloseable {
             if (!keepAlive) {
                 f.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && bigLeft > 0) {
+                writeBig(ctx);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        /** Writes the big body only while the connection is writable, so a slow reader pins a few chunks. */
+        private void writeBig(ChannelHandlerContext ctx) {
+            while (bigLeft > 0 && ctx.channel().isWritable()) {
+                int n = (int) Math.min(BIG_CHUNK, bigLeft);
+                ByteBuf chunk = ctx.alloc().directBuffer(n);
+                chunk.writerIndex(n);
+                bigLeft -= n;
+                bigWritten.addAndGet(n);
+                ctx.write(bigLeft == 0 ? new DefaultLastHttpContent(chunk)
+                        : new DefaultHttpContent(chunk));
+            }
+            ctx.flush();
         }
 
         private FullHttpResponse text(HttpResponseStatus status, String body) {
