@@ -284,6 +284,11 @@ final class ChaosSystem implements AutoCloseable {
 
     // --- addresses -------------------------------------------------------------------------
 
+    /** What the front-end's watcher refused since the version it runs, or null. */
+    ConfigWatcher.Refusal frontEndRefusal() {
+        return frontEnd.watcher().refused();
+    }
+
     BackEnd backEndNode() {
         return backEnd.node();
     }
