@@ -122,6 +122,37 @@ class ChaosIT {
         });
     }
 
+    /**
+     * A request under way when the back-end goes is answered at once with a 502 and the reason.
+     * (The front-end's response decoder used to throw on the missing response, and the client then
+     * waited for an answer that never came.)
+     */
+    @Test
+    void aRequestUnderWayWhenTheBackEndGoesIsAnsweredWithTheReason() throws Exception {
+        try (ChaosSystem system = new ChaosSystem(Transport.NIO, "udp", state)) {
+            awaitServing(system);
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            var slow = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + system.frontEnd().getPort() + "/slow")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (system.origin.slowStarted() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, system.origin.slowStarted(), "the slow request reached the origin");
+            long killed = System.nanoTime();
+            system.killBackEnd();
+            HttpResponse<String> r = slow.get(10, TimeUnit.SECONDS);
+            long ms = (System.nanoTime() - killed) / 1_000_000;
+            String reason = r.headers().firstValue("X-Braid-Error").orElse("");
+            System.out.printf("request under way when the back-end went: %d after %d ms, reason: %s%n", r.statusCode(),
+                    ms, reason);
+            assertEquals(502, r.statusCode(), r.body());
+            assertTrue(reason.contains("back-end"), reason);
+            assertTrue(ms < 2_000, "answered " + ms + " ms after the back-end went");
+        }
+    }
+
     @ParameterizedTest(name = "{0} carrier")
     @ValueSource(strings = {"udp", "tcp"})
     void theLinkCutForFiveSeconds(String carrier) throws Exception {

@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * An origin for the chaos tests that counts what is applied to it: {@code POST /order} with an
  * {@code X-Order-Id} header is an order, counted by id, so a POST replayed anywhere on the way
  * shows as a count of two; {@code GET /item/{n}} answers {@code item-{n}}; {@code GET /health}
- * answers {@code ok} (the back-end's probe); {@code GET /big} streams {@value #BIG_BYTES} bytes,
+ * answers {@code ok} (the back-end's probe); {@code GET /slow} answers after 2 s; {@code GET /big} streams {@value #BIG_BYTES} bytes,
  * 16 KiB at a time and only while the connection is writable, counting what it wrote. Every answer
  * is {@code no-store}, so every request crosses the whole system.
  *
@@ -60,6 +60,7 @@ final class CountingOrigin implements AutoCloseable {
     private final AtomicLong bigWritten = new AtomicLong();
     private final Map<String, AtomicInteger> orders = new ConcurrentHashMap<>();
     private final AtomicLong gets = new AtomicLong();
+    private final AtomicLong slowStarted = new AtomicLong();
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private InetSocketAddress address;
     private Channel server;
@@ -118,6 +119,11 @@ final class CountingOrigin implements AutoCloseable {
         return gets.get();
     }
 
+    /** {@code /slow} requests received so far. */
+    long slowStarted() {
+        return slowStarted.get();
+    }
+
     /** Bytes of {@code /big} bodies written to connections so far. */
     long bigWritten() {
         return bigWritten.get();
@@ -143,6 +149,12 @@ final class CountingOrigin implements AutoCloseable {
                 ctx.write(head);
                 bigLeft = BIG_BYTES;
                 writeBig(ctx);
+                return;
+            }
+            if (req.method().equals(HttpMethod.GET) && path.equals("/slow")) {
+                slowStarted.incrementAndGet();
+                ctx.executor().schedule(() -> ctx.writeAndFlush(text(HttpResponseStatus.OK, "slow")), 2,
+                        java.util.concurrent.TimeUnit.SECONDS);
                 return;
             }
             FullHttpResponse res;
