@@ -4,6 +4,7 @@ import dev.braid.cli.reliability.MixedLoad.Kind;
 import dev.braid.cli.reliability.MixedLoad.Outcome;
 import dev.braid.runtime.Transport;
 import dev.braid.testing.PooledMemoryBaseline;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -80,6 +81,18 @@ class ChaosIT {
     @Test
     void theBackEndKilledAndRestarted() throws Exception {
         run("back-end", "udp", ChaosSystem::killBackEnd, ChaosSystem::restartBackEnd, 1_000, false, null);
+    }
+
+    /**
+     * A back-end that dies without a word (a crash, a power cut) and comes back on the same address:
+     * over UDP the front-end learns of it only when its link's idle timeout (30 s) ends, because
+     * the new back-end drops packets of links it does not know without telling their sender.
+     */
+    @Disabled("UDP links learn of a back-end that crashed and restarted only from the 30 s idle timeout: no "
+            + "stateless reset yet (docs/tmp.md, Known limits); throughput is not back within 5 s")
+    @Test
+    void theBackEndCrashedAndRestarted() throws Exception {
+        run("back-end crash", "udp", ChaosSystem::crashBackEnd, ChaosSystem::restartBackEnd, 1_000, false, null);
     }
 
     @Test
