@@ -307,10 +307,6 @@ final class ChaosSystem implements AutoCloseable {
         return frontEnd.watcher().refused();
     }
 
-    BackEnd backEndNode() {
-        return backEnd.node();
-    }
-
     InetSocketAddress frontEnd() {
         return frontEndAddress;
     }

@@ -59,7 +59,6 @@ final class CountingOrigin implements AutoCloseable {
     private final EventLoops loops;
     private final AtomicLong bigWritten = new AtomicLong();
     private final Map<String, AtomicInteger> orders = new ConcurrentHashMap<>();
-    private final AtomicLong gets = new AtomicLong();
     private final AtomicLong slowStarted = new AtomicLong();
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private InetSocketAddress address;
@@ -115,10 +114,6 @@ final class CountingOrigin implements AutoCloseable {
         return orders;
     }
 
-    long gets() {
-        return gets.get();
-    }
-
     /** {@code /slow} requests received so far. */
     long slowStarted() {
         return slowStarted.get();
@@ -168,7 +163,6 @@ final class CountingOrigin implements AutoCloseable {
                     res = text(HttpResponseStatus.OK, "accepted " + id + " " + body.length());
                 }
             } else if (req.method().equals(HttpMethod.GET) && path.startsWith("/item/")) {
-                gets.incrementAndGet();
                 res = text(HttpResponseStatus.OK, "item-" + path.substring("/item/".length()));
             } else if (req.method().equals(HttpMethod.GET) && path.equals("/health")) {
                 res = text(HttpResponseStatus.OK, "ok");

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * its status, whether the body was the right one, the error reason a refusal carried, or the I/O
  * error a client saw.
  */
-final class MixedLoad implements AutoCloseable {
+final class MixedLoad {
 
     /** How a request ended. */
     enum Kind {
@@ -142,10 +142,5 @@ final class MixedLoad implements AutoCloseable {
             }
         }
         return w;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        stop();
     }
 }
