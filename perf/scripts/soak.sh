@@ -82,15 +82,15 @@ start=$(date +%s)
 sample() {
   local now fds heap threads rss ok
   now=$(date +%s)
-  fds=$(ls "/proc/$sys_pid/fd" 2>/dev/null | wc -l)
-  # The heap right after a full GC, as the GC log says ("Pause Full (System.gc()) 60M->22M(256M)"):
-  # read after the fact, heap_info would count what the load allocated since.
+  fds=$( (ls "/proc/$sys_pid/fd" 2>/dev/null || true) | wc -l)
+  # The heap right after the full GC jcmd asked for, as the GC log says ("Pause Full (Diagnostic
+  # Command) 60M->22M(256M)"): read after the fact, heap_info would count what the load allocated since.
   jcmd "$sys_pid" GC.run >/dev/null 2>&1 || true
-  heap=$(grep 'Pause Full (System.gc())' "$out/gc.log" 2>/dev/null | tail -1 | sed -n 's/.*->\([0-9]*\)M(.*/\1/p')
+  heap=$( (grep 'Pause Full' "$out/gc.log" 2>/dev/null || true) | tail -1 | sed -n 's/.*->\([0-9]*\)M(.*/\1/p')
   heap=$(( ${heap:-0} * 1024 ))
   threads=$(awk '/^Threads:/ { print $2 }' "/proc/$sys_pid/status" 2>/dev/null || echo 0)
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$sys_pid/status" 2>/dev/null || echo 0)
-  ok=$(grep -o 'ok=[0-9]*' "$out/load.log" 2>/dev/null | tail -1 | cut -d= -f2 || true)
+  ok=$( (grep -o 'ok=[0-9]*' "$out/load.log" 2>/dev/null || true) | tail -1 | cut -d= -f2)
   echo "$now,$((now - start)),$fds,$((heap * 1024)),$threads,$rss,${ok:-0}" >>"$csv"
 }
 while kill -0 "$load_pid" 2>/dev/null; do
