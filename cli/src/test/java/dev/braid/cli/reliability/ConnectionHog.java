@@ -12,6 +12,7 @@ import io.netty.util.internal.PlatformDependent;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
 import java.net.InetSocketAddress;
@@ -35,7 +36,8 @@ import java.util.List;
  * <ul>
  *   <li>{@code front-end CONFIG TRANSPORT}: runs the front-end {@code fe-1} of the configuration
  *       file on an ephemeral port and prints {@code LISTEN port}. {@code measure} prints
- *       {@code MEASURE heapUsedAfterGc pooledDirectUsed directReserved connections}.</li>
+ *       {@code MEASURE heapUsedAfterGc pooledDirectUsed directUsed connections} (pooled: -1 when the
+ *       allocator is not Netty's pooled one).</li>
  *   <li>{@code idle PORT COUNT SOURCES}: opens {@code COUNT} connections to 127.0.0.1:PORT, spread
  *       over the comma-separated loopback source addresses, sends on each one request the
  *       front-end answers itself (421, connection kept alive), reads the answer, and prints
@@ -79,8 +81,12 @@ public final class ConnectionHog {
                     long pooled = ByteBufAllocator.DEFAULT instanceof PooledByteBufAllocator p
                             ? p.metric().usedDirectMemory() : -1;
                     long connections = (long) sample(metrics.scrape(), "braid_frontend_client_connections");
-                    System.out.println("MEASURE " + heap.getUsed() + " " + pooled + " "
-                            + PlatformDependent.usedDirectMemory() + " " + connections);
+                    // Netty's own count of the direct memory it allocated without cleaners, or the
+                    // JDK's count of direct buffers, whichever this JVM's allocator uses more.
+                    long jdkDirect = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                            .filter(b -> b.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
+                    long direct = Math.max(PlatformDependent.usedDirectMemory(), jdkDirect);
+                    System.out.println("MEASURE " + heap.getUsed() + " " + pooled + " " + direct + " " + connections);
                     System.out.flush();
                 }
             }
