@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -158,9 +161,10 @@ class ResourceBoundsIT {
      * back-end has sent and the front-end has not yet written to the client is within the stream's
      * credit; the origin is read only about as fast as the client reads.
      */
-    @Test
-    void aSlowReaderKeepsWhatTheFrontEndAndBackEndHoldWithinCreditAndWaterMarks() throws Exception {
-        try (ChaosSystem system = new ChaosSystem(Transport.NIO, "udp", state);
+    @ParameterizedTest
+    @MethodSource("transports")
+    void aSlowReaderKeepsWhatTheFrontEndAndBackEndHoldWithinCreditAndWaterMarks(Transport transport) throws Exception {
+        try (ChaosSystem system = new ChaosSystem(transport, "udp", state);
              Socket socket = new Socket()) {
             long baseline = usedPooledMemory();
             socket.setReceiveBufferSize(4096);
@@ -210,17 +214,22 @@ class ResourceBoundsIT {
                 }
             }
             long originWrote = system.origin.bigWritten();
-            System.out.printf("slow reader, %d s at %d B/s through the front-end: client read %d B; origin wrote %d B"
+            System.out.printf("slow reader (%s), %d s at %d B/s through the front-end: client read %d B; origin wrote %d B"
                             + " of %d; most held: back-end %d B (bound %d), back-end sent but front-end not yet written"
                             + " %d B (bound %d), front-end written but client not yet read %d B (socket buffers and the"
                             + " %d B water mark), pooled memory +%d B%n",
-                    SLOW_READER_SECONDS, SLOW_READER_RATE, read, originWrote, CountingOrigin.BIG_BYTES, maxBackEnd,
+                    transport.label(), SLOW_READER_SECONDS, SLOW_READER_RATE, read, originWrote, CountingOrigin.BIG_BYTES, maxBackEnd,
                     backEndBound, maxCredit, creditBound, maxUnread, CLIENT_HIGH_WATER, maxPooled);
             assertTrue(read >= (long) SLOW_READER_RATE * (SLOW_READER_SECONDS - 2), "the client kept reading: " + read);
             // Loopback socket buffers hold a few MiB; the rest of the GiB was never read from the origin.
             assertTrue(originWrote < 32L * 1024 * 1024, "the origin was read only as fast as the client: " + originWrote);
             assertTrue(maxPooled <= 32L * 1024 * 1024, "pooled memory grew by " + maxPooled);
         }
+    }
+
+    /** NIO and the best native transport here (io_uring, else epoll), as the demo tests run. */
+    static Stream<Transport> transports() {
+        return Stream.of(Transport.NIO, Transport.best()).distinct();
     }
 
     private static HttpResponse<String> get(HttpClient client, ChaosSystem system, String path) throws Exception {
