@@ -21,6 +21,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -619,7 +620,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 if (tee != null) {
                     tee.abandon("the client sent a malformed request");
                 }
-                codec.finishAndReleaseAll();
+                endCodec();
                 closing = true;
                 releaseInbound();
                 writeError(400, "malformed request body: " + content.decoderResult().cause().getMessage(), true,
@@ -653,7 +654,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             String reason = "request body larger than " + limits.maxBodyBytes() + " bytes";
             finished = true;
             stream.reset(ResetCode.CANCELLED, reason);
-            codec.finishAndReleaseAll();
+            endCodec();
             if (tee != null) {
                 tee.abandon(reason);
             }
@@ -803,6 +804,20 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
         }
 
+        /**
+         * Ends the response decoder of an exchange that stops before its response is whole. The
+         * decoder then reports the missing response (PrematureChannelClosureException); that is
+         * why the exchange stops, not a new failure, and letting it escape would leave the client
+         * without an answer.
+         */
+        private void endCodec() {
+            try {
+                codec.finishAndReleaseAll();
+            } catch (PrematureChannelClosureException expected) {
+                log.debug("rid={}: response decoder ended early: {}", info.id(), expected.getMessage());
+            }
+        }
+
         /** The upstream side failed: answer with an error if nothing was sent yet, else cut the connection. */
         private void failUpstream(int status, String reason) {
             if (finished) {
@@ -810,7 +825,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             finished = true;
             stream.reset(ResetCode.CANCELLED, reason);
-            codec.finishAndReleaseAll();
+            endCodec();
             if (tee != null) {
                 tee.fail(status, reason);
             }
@@ -842,7 +857,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 finish(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
                         stream.id());
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
-                codec.finishAndReleaseAll();
+                endCodec();
                 if (tee != null) {
                     tee.abandon("the client closed the connection");
                 }

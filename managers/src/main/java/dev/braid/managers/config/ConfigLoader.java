@@ -353,7 +353,9 @@ public final class ConfigLoader {
     }
 
     private static String join(String path, String field) {
-        return path.isEmpty() ? field : path + "." + field;
+        // An empty key ("" in JSON, a bare "?" in YAML) would leave the reason without a path.
+        String f = field.isEmpty() ? "\"\"" : field;
+        return path.isEmpty() ? f : path + "." + f;
     }
 
     private static String display(String path) {
