@@ -128,6 +128,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         headStarted = false;
+        if (DecoderBacklog.holdsBytes(ctx.pipeline())) {
+            // The next head began in an earlier read (pipelining): no new byte will start its timer.
+            startHeaderTimer();
+            return;
+        }
         int idle = limits.idleTimeoutMillis();
         timer = ctx.executor().schedule(() -> {
             if (timer != null && !headStarted && current == null && !closing) {
@@ -145,6 +150,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         cancelTimer();
+        startHeaderTimer();
+    }
+
+    private void startHeaderTimer() {
         headStarted = true;
         int limit = limits.headerTimeoutMillis();
         timer = ctx.executor().schedule(() -> {
