@@ -263,6 +263,11 @@ public final class FrontEnd implements AutoCloseable {
      * configured first.
      */
     TmpLink linkFor(Site site) {
+        return linkFor(site, java.util.Set.of());
+    }
+
+    /** As {@link #linkFor(Site)}, among the links that are up and not in {@code excluded}. */
+    TmpLink linkFor(Site site, java.util.Set<TmpLink> excluded) {
         State s = state;
         TmpLink best = null;
         double bestDelay = Double.MAX_VALUE;
@@ -273,7 +278,7 @@ public final class FrontEnd implements AutoCloseable {
             }
             TmpClient c = links.get(be);
             TmpLink l = c == null ? null : c.link();
-            if (l == null) {
+            if (l == null || !l.isActive() || excluded.contains(l)) {
                 continue;
             }
             double delay = l.expectedDelayMicros();
@@ -346,6 +351,15 @@ public final class FrontEnd implements AutoCloseable {
     /** The limits for new client connections and requests. */
     GatewayLimits limits() {
         return state.node().limits();
+    }
+
+    /**
+     * The HTTP/2 limits for h2c connections on the plain listener: those of {@code https} when
+     * the front-end has HTTPS settings, else the defaults.
+     */
+    dev.braid.managers.config.HttpsSettings http2Settings() {
+        dev.braid.managers.config.HttpsSettings https = state.node().https();
+        return https != null ? https : dev.braid.managers.config.HttpsSettings.on(null);
     }
 
     /** The load balancers whose connections start with a PROXY protocol v2 header. */

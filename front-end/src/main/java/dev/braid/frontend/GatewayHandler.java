@@ -99,6 +99,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // Removed before any request (the connection turned to HTTP/2): its timer must not close it.
+        cancelTimer();
+        releaseInbound();
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
         awaitRequest();
         ctx.read();
@@ -537,9 +544,21 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final CacheResult cacheResult;
         /** The cache fill this response is copied into, or null. */
         private final CacheFill tee;
-        /** Serialises the request onto the stream and parses the response from it. */
-        private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
-        private TmpStream stream;
+        /** Serialises the request onto the stream and parses the response from it; a new one per attempt. */
+        private EmbeddedChannel codec;
+        /** The stream of the current attempt; read on the link's loop to ignore events of an earlier one. */
+        private volatile TmpStream stream;
+        /** The re-serialised request head, kept to send again on another link. */
+        private HttpRequest forward;
+        /** The links tried so far, each at most once. */
+        private final java.util.Set<TmpLink> tried = new java.util.HashSet<>();
+        /** The request body sent so far, kept while it may still be replayed; null once it may not. */
+        private ByteBuf replayBody;
+        private io.netty.handler.codec.http.HttpHeaders replayTrailers;
+        /** Why this request may not be sent again, or null while it may. */
+        private String notReplayable;
+        /** Whether any response byte has come back on the current attempt. */
+        private boolean responseBytes;
         boolean requestDone;
         private boolean responseStarted;
         private boolean finished;
@@ -563,10 +582,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             this.cls = cls;
             this.startNanos = startNanos;
             this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+            this.notReplayable = Replay.refusal(request.method());
+            if (notReplayable == null) {
+                replayBody = ctx.alloc().compositeDirectBuffer();
+            }
         }
 
         void open(TmpLink link) {
-            HttpRequest forward = HttpForwarding.forwardRequest(request, frontEnd.name());
+            forward = HttpForwarding.forwardRequest(request, frontEnd.name());
             // The front-end has decided the site; the back-end trusts this, never a client's copy.
             forward.headers().set(HttpForwarding.SITE_HEADER, site.name());
             if (HttpUtil.is100ContinueExpected(request)) {
@@ -580,12 +603,58 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             forward.headers().add("X-Forwarded-For", clientIp);
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
                     ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=http");
+            send(link, false);
+        }
+
+        /** Opens a stream on {@code link} and writes the request head, and when {@code replay} all of the body kept. */
+        private void send(TmpLink link, boolean replay) {
+            tried.add(link);
+            responseBytes = false;
             // The re-serialised head is text; a body is worth compressing only if it is text too.
             boolean compressible = !HttpUtil.isContentLengthSet(request) && !HttpUtil.isTransferEncodingChunked(request)
                     || compressibleBody(request.headers());
+            codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
             stream = link.openStream(frontEnd.ring(cls), cls.name(), compressible, this);
             codec.writeOutbound(forward);
+            if (replay) {
+                if (replayBody.isReadable()) {
+                    codec.writeOutbound(new io.netty.handler.codec.http.DefaultHttpContent(replayBody.retainedSlice()));
+                }
+                if (requestDone) {
+                    LastHttpContent end = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+                    if (replayTrailers != null) {
+                        end.trailingHeaders().set(replayTrailers);
+                    }
+                    codec.writeOutbound(end);
+                }
+            }
             drainToStream();
+            if (replay && requestDone) {
+                stream.end();
+            }
+        }
+
+        /**
+         * Ends the current attempt's codec, releasing what it holds. Its decoder complains when no
+         * response came (the reason is already known and reported by whoever ends the attempt).
+         */
+        private void closeCodec() {
+            try {
+                codec.finishAndReleaseAll();
+            } catch (io.netty.handler.codec.PrematureChannelClosureException e) {
+                log.trace("rid={}: attempt ended before its response", info.id());
+            }
+        }
+
+        /** Gives up the kept body: the request will not be sent again. */
+        private void dropReplay(String why) {
+            if (notReplayable == null) {
+                notReplayable = why;
+            }
+            if (replayBody != null) {
+                replayBody.release();
+                replayBody = null;
+            }
         }
 
         @Override
@@ -609,10 +678,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 content.release();
                 stream.reset(ResetCode.CANCELLED, "client sent a malformed body");
                 finished = true;
+                dropReplay("the client sent a malformed body");
                 if (tee != null) {
                     tee.abandon("the client sent a malformed request");
                 }
-                codec.finishAndReleaseAll();
+                closeCodec();
                 closing = true;
                 releaseInbound();
                 writeError(400, "malformed request body: " + content.decoderResult().cause().getMessage(), true,
@@ -630,6 +700,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (finished) {
                 content.release();
             } else {
+                keepForReplay(content);
                 codec.writeOutbound(content);
                 drainToStream();
             }
@@ -645,8 +716,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private void bodyTooLarge() {
             String reason = "request body larger than " + limits.maxBodyBytes() + " bytes";
             finished = true;
+            dropReplay(reason);
             stream.reset(ResetCode.CANCELLED, reason);
-            codec.finishAndReleaseAll();
+            closeCodec();
             if (tee != null) {
                 tee.abandon(reason);
             }
@@ -662,6 +734,24 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
+        private void keepForReplay(HttpContent content) {
+            if (replayBody == null) {
+                return;
+            }
+            int n = content.content().readableBytes();
+            if (replayBody.readableBytes() + n > Replay.MAX_BODY_BYTES) {
+                dropReplay("its body passed " + Replay.MAX_BODY_BYTES + " bytes");
+                return;
+            }
+            if (n > 0) {
+                ((io.netty.buffer.CompositeByteBuf) replayBody).addComponent(true,
+                        content.content().retainedSlice());
+            }
+            if (content instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+                replayTrailers = last.trailingHeaders().copy();
+            }
+        }
+
         private void drainToStream() {
             ByteBuf out;
             while ((out = codec.readOutbound()) != null) {
@@ -673,6 +763,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onData(TmpStream s, ByteBuf data, boolean fin) {
+            if (s != stream) {
+                // An earlier attempt's stream: its link is gone and its request sent again.
+                data.release();
+                return;
+            }
             // Batch the frames that arrive together: one hand-over and one flush per batch, not per sub-packet.
             arrived.add(new Arrival(data, fin));
             if (drainScheduled.compareAndSet(false, true)) {
@@ -682,7 +777,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onReset(TmpStream s, ResetCode code, String reason) {
-            ctx.executor().execute(() -> streamReset(code, reason));
+            ctx.executor().execute(() -> {
+                if (s == stream) {
+                    streamReset(code, reason);
+                }
+            });
         }
 
         @Override
@@ -707,6 +806,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             while ((a = arrived.poll()) != null) {
                 n += a.data.readableBytes();
                 fin |= a.fin;
+                if (!responseBytes && (a.data.isReadable() || a.fin)) {
+                    responseBytes = true;
+                    dropReplay("a response had begun to arrive");
+                }
                 if (finished) {
                     a.data.release();
                     continue;
@@ -757,7 +860,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             if (complete && !finished) {
                 finished = true;
-                codec.finishAndReleaseAll();
+                dropReplay("the exchange ended");
+                closeCodec();
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
                 finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
@@ -793,7 +897,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (finished) {
                 return;
             }
-            failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+            if (code != ResetCode.LINK_LOST) {
+                failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+                return;
+            }
+            String lost = "link to back-end " + stream.peerName() + " lost";
+            if (notReplayable == null && !responseBytes && arrived.isEmpty()) {
+                TmpLink next = frontEnd.linkFor(site, tried);
+                if (next != null) {
+                    log.debug("rid={}: {} ({}), sending {} {} again over the link to {}", info.id(), lost, reason,
+                            method, request.uri(), next.peerName());
+                    frontEnd.metrics().replayed(stream.peerName(), true);
+                    closeCodec();
+                    send(next, true);
+                    return;
+                }
+                dropReplay("no other link to a back-end of site " + site.name() + " is up");
+            }
+            frontEnd.metrics().replayed(stream.peerName(), false);
+            failUpstream(502, lost + "; request not replayed: " + notReplayable);
         }
 
         /** The upstream side failed: answer with an error if nothing was sent yet, else cut the connection. */
@@ -802,8 +924,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             finished = true;
+            dropReplay("the exchange ended");
             stream.reset(ResetCode.CANCELLED, reason);
-            codec.finishAndReleaseAll();
+            closeCodec();
             if (tee != null) {
                 tee.fail(status, reason);
             }
@@ -830,12 +953,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void clientGone() {
+            dropReplay("the client left");
             if (!finished) {
                 finished = true;
                 finish(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),
                         stream.id());
                 stream.reset(ResetCode.CANCELLED, "client closed the connection");
-                codec.finishAndReleaseAll();
+                closeCodec();
                 if (tee != null) {
                     tee.abandon("the client closed the connection");
                 }

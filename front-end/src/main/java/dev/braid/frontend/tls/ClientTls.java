@@ -221,10 +221,11 @@ public final class ClientTls implements AutoCloseable {
     }
 
     /**
-     * What an HTTP/2 connection's pipeline holds after the TLS handler: the connection codec with
-     * the listener's limits, the stream multiplexer, and {@link ConnectionTail}.
+     * What an HTTP/2 connection's pipeline holds after the TLS handler (or, for h2c with prior
+     * knowledge on the plain listener, after the PROXY protocol handlers): the connection codec
+     * with the listener's limits, the stream multiplexer, and {@link ConnectionTail}.
      */
-    static ChannelHandler[] http2Handlers(HttpsSettings settings, Supplier<ChannelHandler> gateway) {
+    public static ChannelHandler[] http2Handlers(HttpsSettings settings, Supplier<ChannelHandler> gateway) {
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(settings.maxConcurrentStreams())
