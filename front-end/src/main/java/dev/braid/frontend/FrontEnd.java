@@ -327,7 +327,7 @@ public final class FrontEnd implements AutoCloseable {
             fill.fail(502, "no TMP link to a back-end of site " + fill.site() + " is up");
             return;
         }
-        CacheFetch.start(link, fill, name, ring, clientClass);
+        CacheFetch.start(link, fill, name, ring, clientClass, tried -> linkFor(site, tried));
     }
 
     /** Adds the cache's admin routes ({@code POST /api/v1/cache/purge}) to this node's admin endpoint. */

@@ -47,9 +47,12 @@ class LinkLossIT {
 
     /** One request on its own connection (Connection: close); returns the whole response. */
     private static String exchange(int port, String method, String target, String body) throws IOException {
+        // A GET with a range is fetched whole by the cache on a stream of its own (CacheFetch).
+        String range = method.equals("RANGE") ? "Range: bytes=0-3\r\n" : "";
+        String m = method.equals("RANGE") ? "GET" : method;
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(20_000);
-            String head = method + " " + target + " HTTP/1.1\r\nHost: " + GatewayFixture.HOST + "\r\n"
+            String head = m + " " + target + " HTTP/1.1\r\nHost: " + GatewayFixture.HOST + "\r\n" + range
                     + (body != null ? "Content-Length: " + body.length() + "\r\n" : "") + "Connection: close\r\n\r\n";
             s.getOutputStream().write((head + (body != null ? body : "")).getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
@@ -68,7 +71,7 @@ class LinkLossIT {
         int port = gateway.port();
         List<Sent> sent = new ArrayList<>();
         String[][] kinds = {{"GET", null}, {"HEAD", null}, {"PUT", "put-body"}, {"DELETE", null}, {"OPTIONS", null},
-                {"POST", "post-body"}};
+                {"POST", "post-body"}, {"RANGE", null}};
         for (int i = 0; i < 4; i++) {
             for (String[] k : kinds) {
                 String path = "/slow/" + k[0].toLowerCase() + "/" + i;
@@ -83,12 +86,13 @@ class LinkLossIT {
                 sent.add(new Sent(k[0], path, body, f));
             }
         }
-        // Every request has reached the origin, and none has been answered yet.
+        // Every request has reached the origin, and none has been answered yet (the cache's fetch stands for a range).
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (gateway.origin.total() < sent.size() && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        assertEquals(sent.size(), gateway.origin.total(), "requests at the origin before the link dies");
+        assertTrue(gateway.origin.total() >= sent.size(), "requests at the origin before the link dies: "
+                + gateway.origin.total());
         BackEnd busiest = gateway.backEnds.stream().max(java.util.Comparator.comparingInt(BackEnd::activeExchanges))
                 .orElseThrow();
         int onIt = busiest.activeExchanges();
@@ -114,6 +118,12 @@ class LinkLossIT {
                 assertEquals(1, gateway.origin.received("POST " + s.path()), "a POST reaches the origin once");
                 continue;
             }
+            if (s.method().equals("RANGE")) {
+                // The origin ignores ranges and forbids storing: the request goes on itself after the cache's fetch.
+                assertEquals("HTTP/1.1 200 OK", status, s.path() + ": " + response);
+                assertTrue(response.endsWith("GET " + s.path() + "?delay=1500 0"), response);
+                continue;
+            }
             assertEquals("HTTP/1.1 200 OK", status, s.method() + " " + s.path() + ": " + response);
             if (!s.method().equals("HEAD")) {
                 assertTrue(response.endsWith(s.method() + " " + s.path() + "?delay=1500 "
@@ -126,8 +136,13 @@ class LinkLossIT {
         System.out.printf("%d idempotent requests sent again, %d POSTs refused with 502%n", replayed, refused);
         assertTrue(replayed > 0, "some idempotent request was in flight on the lost link");
         assertTrue(refused > 0, "some POST was in flight on the lost link");
-        assertTrue(gateway.frontEndMetrics.scrape().contains(
-                "braid_frontend_link_lost_requests_total{backend=\"" + busiest.name() + "\",outcome=\"replayed\"} "
-                        + replayed), gateway.frontEndMetrics.scrape());
+        String metrics = gateway.frontEndMetrics.scrape();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("braid_frontend_link_lost_requests_total\\{backend=\""
+                + busiest.name() + "\",outcome=\"replayed\"} (\\d+)").matcher(metrics);
+        assertTrue(m.find(), metrics);
+        // Ranged GETs that went on by themselves after the cache's fetch may have been replayed too.
+        assertTrue(Long.parseLong(m.group(1)) >= replayed, metrics);
+        assertTrue(metrics.contains("braid_frontend_link_lost_requests_total{backend=\"" + busiest.name()
+                + "\",outcome=\"failed\"} " + refused), metrics);
     }
 }
