@@ -5,7 +5,9 @@ import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
+import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.Origin;
+import dev.braid.managers.config.QueueSettings;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.EventLoops;
@@ -30,6 +32,7 @@ final class GatewayFixture implements AutoCloseable {
     final TestOrigin origin;
     final List<BackEnd> backEnds = new ArrayList<>();
     final Metrics frontEndMetrics = new Metrics();
+    final Metrics backEndMetrics = new Metrics();
     final FrontEnd frontEnd;
 
     GatewayFixture(Transport transport, int threads, int backEndCount, int capacity) {
@@ -41,8 +44,10 @@ final class GatewayFixture implements AutoCloseable {
         loops = EventLoops.create("it", transport, threads);
         try {
             origin = new TestOrigin(loops);
+            // The back-end may queue a request for every client connection the front-end takes.
             List<Site> sites = List.of(new Site("shop", List.of(HOST), null,
-                    List.of(new Origin("o1", "http://127.0.0.1:" + origin.port(), null, null, null))));
+                    List.of(new Origin("o1", "http://127.0.0.1:" + origin.port(), null, null, 128)), null,
+                    new QueueSettings(2 * capacity, 30_000, null)));
             List<ClientClass> classes = List.of(new ClientClass("standard", 0, 1, List.of()));
             List<String> names = new ArrayList<>();
             List<BackEndNode> nodes = new ArrayList<>();
@@ -50,15 +55,18 @@ final class GatewayFixture implements AutoCloseable {
                 names.add("be-" + i);
                 nodes.add(new BackEndNode("be-" + i, "127.0.0.1:0", null, List.of("shop")));
             }
+            // The class bound stays above the connection capacity: every connection may have a request in flight.
+            GatewayLimits limits = new GatewayLimits(null, null, null, null, null, null, null,
+                    Math.max(GatewayLimits.DEFAULT_MAX_CLASS_REQUESTS, 2 * capacity));
             FrontEndNode fe = new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", null, null, capacity,
-                    List.of("shop"), names);
+                    List.of("shop"), names, null, limits, null, null, null);
             TmpSettings tmp = carrier == null ? null
                     : new TmpSettings(null, null, null, null, null, carrier, null);
             BraidConfig draft = new BraidConfig(sites, List.of(fe), nodes, classes, null, null, tmp);
             List<BackEndNode> bound = new ArrayList<>();
             for (BackEndNode n : nodes) {
                 BackEnd be = BackEnd.start(new BackEnd.Options(n.name(), new InetSocketAddress("127.0.0.1", 0), loops,
-                        new Metrics(), draft));
+                        backEndMetrics, draft));
                 backEnds.add(be);
                 bound.add(new BackEndNode(n.name(), "127.0.0.1:" + be.localAddress().getPort(), null, n.sites()));
             }
