@@ -46,7 +46,7 @@ final class GatewayFixture implements AutoCloseable {
             origin = new TestOrigin(loops);
             // The back-end may queue a request for every client connection the front-end takes.
             List<Site> sites = List.of(new Site("shop", List.of(HOST), null,
-                    List.of(new Origin("o1", "http://127.0.0.1:" + origin.port(), null, null, 128)), null,
+                    List.of(new Origin("o1", "http://127.0.0.1:" + origin.port(), null, null, 256)), null,
                     new QueueSettings(2 * capacity, 30_000, null)));
             List<ClientClass> classes = List.of(new ClientClass("standard", 0, 1, List.of()));
             List<String> names = new ArrayList<>();
