@@ -10,8 +10,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
 /**
- * Tells whether a connection's HTTP/1.1 codec holds bytes it has read but not yet decoded into a
- * message: the start of a pipelined request head that arrived in the same read as the request
+ * Tells whether a connection's HTTP/1.1 codec (or {@link HeadSyntax} before it) holds bytes it has
+ * read but not yet decoded into a message: the start of a pipelined request head that arrived in the same read as the request
  * before it. Such a head has begun, so its header timer must run although no new byte will
  * arrive to start it.
  *
@@ -47,6 +47,10 @@ final class DecoderBacklog {
 
     /** Whether the {@link HttpServerCodec} in {@code pipeline} holds undecoded bytes; false without one. */
     static boolean holdsBytes(ChannelPipeline pipeline) {
+        HeadSyntax heads = pipeline.get(HeadSyntax.class);
+        if (heads != null && heads.heldBytes() > 0) {
+            return true;
+        }
         HttpServerCodec codec = pipeline.get(HttpServerCodec.class);
         if (codec == null) {
             return false;

@@ -87,6 +87,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** Guards {@link #process()} against re-entry, so a run of pipelined cache hits does not deepen the stack. */
     private boolean processing;
+    /** A head {@link HeadSyntax} refused, to be answered once the requests before it are; or null. */
+    private HeadSyntax.Refusal refusal;
 
     GatewayHandler(FrontEnd frontEnd, GatewayLimits limits) {
         this.frontEnd = frontEnd;
@@ -181,6 +183,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HeadSyntax.Refusal r && !closing) {
+            // Comes after every request before the refused head: answered when they are.
+            refusal = r;
+            process();
+            return;
+        }
         if (closing || !(msg instanceof HttpObject)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -240,6 +248,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             } else {
                 return;
             }
+        }
+        if (!closing && current == null && inbound.isEmpty() && refusal != null) {
+            cancelTimer();
+            info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
+            reject(400, "malformed request: " + refusal.reason(), true);
         }
     }
 
