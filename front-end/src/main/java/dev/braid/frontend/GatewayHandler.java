@@ -565,8 +565,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private HttpRequest forward;
         /** The links tried so far, each at most once. */
         private final java.util.Set<TmpLink> tried = new java.util.HashSet<>();
-        /** The request body sent so far, kept while it may still be replayed; null once it may not. */
-        private ByteBuf replayBody;
+        /** The request body sent so far, kept while it may still be replayed; null before the first byte or once it may not. */
+        private io.netty.buffer.CompositeByteBuf replayBody;
         private io.netty.handler.codec.http.HttpHeaders replayTrailers;
         /** Why this request may not be sent again, or null while it may. */
         private String notReplayable;
@@ -596,9 +596,6 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             this.startNanos = startNanos;
             this.clientKeepAlive = HttpUtil.isKeepAlive(request);
             this.notReplayable = Replay.refusal(request.method());
-            if (notReplayable == null) {
-                replayBody = ctx.alloc().compositeDirectBuffer();
-            }
         }
 
         void open(TmpLink link) {
@@ -630,7 +627,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             stream = link.openStream(frontEnd.ring(cls), cls.name(), compressible, this);
             codec.writeOutbound(forward);
             if (replay) {
-                if (replayBody.isReadable()) {
+                if (replayBody != null && replayBody.isReadable()) {
                     codec.writeOutbound(new io.netty.handler.codec.http.DefaultHttpContent(replayBody.retainedSlice()));
                 }
                 if (requestDone) {
@@ -748,17 +745,19 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void keepForReplay(HttpContent content) {
-            if (replayBody == null) {
+            if (notReplayable != null) {
                 return;
             }
             int n = content.content().readableBytes();
-            if (replayBody.readableBytes() + n > Replay.MAX_BODY_BYTES) {
+            if (n > 0 && replayBody == null) {
+                replayBody = ctx.alloc().compositeDirectBuffer();
+            }
+            if (n > 0 && replayBody.readableBytes() + n > Replay.MAX_BODY_BYTES) {
                 dropReplay("its body passed " + Replay.MAX_BODY_BYTES + " bytes");
                 return;
             }
             if (n > 0) {
-                ((io.netty.buffer.CompositeByteBuf) replayBody).addComponent(true,
-                        content.content().retainedSlice());
+                replayBody.addComponent(true, content.content().retainedSlice());
             }
             if (content instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
                 replayTrailers = last.trailingHeaders().copy();
