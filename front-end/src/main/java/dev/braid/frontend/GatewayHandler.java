@@ -67,7 +67,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
     /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */
-    static final Object DRAIN = new Object();
+    static final Object DRAIN = dev.braid.frontend.tls.ClientTls.DRAIN;
 
     /** The status the access log gives an exchange the client abandoned before its response ended. */
     static final int CLIENT_CLOSED = 499;
