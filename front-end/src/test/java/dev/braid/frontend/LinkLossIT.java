@@ -145,4 +145,40 @@ class LinkLossIT {
         assertTrue(metrics.contains("braid_frontend_link_lost_requests_total{backend=\"" + busiest.name()
                 + "\",outcome=\"failed\"} " + refused), metrics);
     }
+    @Test
+    void withoutAnotherLinkOrWithABodyOver64KiBTheAnswerIs502WithTheReason() throws Exception {
+        gateway = new GatewayFixture(Transport.NIO, 2, 1, 100, "tcp");
+        int port = gateway.port();
+        String big = "p".repeat(Replay.MAX_BODY_BYTES + 1);
+        CompletableFuture<String> get = CompletableFuture.supplyAsync(() -> {
+            try {
+                return exchange(port, "GET", "/slow/alone?delay=2000", null);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, clients);
+        CompletableFuture<String> put = CompletableFuture.supplyAsync(() -> {
+            try {
+                return exchange(port, "PUT", "/slow/big?delay=2000", big);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, clients);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (gateway.origin.total() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(2, gateway.origin.total(), "both at the origin before the link dies");
+        gateway.backEnds.get(0).drain(Duration.ZERO);
+        String g = get.get(20, TimeUnit.SECONDS);
+        assertTrue(g.startsWith("HTTP/1.1 502 Bad Gateway\r\n"), g);
+        assertTrue(g.contains("X-Braid-Error: link to back-end be-1 lost; request not replayed: no other link to a "
+                + "back-end of site shop is up\r\n"), g);
+        String p = put.get(20, TimeUnit.SECONDS);
+        assertTrue(p.startsWith("HTTP/1.1 502 Bad Gateway\r\n"), p);
+        assertTrue(p.contains("X-Braid-Error: link to back-end be-1 lost; request not replayed: its body passed "
+                + Replay.MAX_BODY_BYTES + " bytes\r\n"), p);
+        assertEquals(1, gateway.origin.received("GET /slow/alone"));
+        assertEquals(1, gateway.origin.received("PUT /slow/big"));
+    }
 }
