@@ -149,7 +149,7 @@ class PeerRejectionIT {
         }
     }
 
-    private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3})");
+    private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3}) ");
 
     static Outcome send(int port, String raw) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -176,10 +176,10 @@ class PeerRejectionIT {
             Matcher m = STATUS.matcher(text);
             List<Integer> statuses = new ArrayList<>();
             int from = 0;
+            // Bodies here never contain a status line, and the origin's do not end in a line break:
+            // a status line anywhere is the start of a response.
             while (m.find(from)) {
-                if (m.start() == 0 || text.startsWith("\n", m.start() - 1)) {
-                    statuses.add(Integer.parseInt(m.group(1)));
-                }
+                statuses.add(Integer.parseInt(m.group(1)));
                 from = m.end();
             }
             boolean smuggled = text.contains("GET /smuggled");
