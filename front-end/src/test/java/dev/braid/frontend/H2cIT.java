@@ -166,4 +166,17 @@ class H2cIT {
         assertEquals(0, curl.exitValue(), out);
         assertEquals("GET /curl?a=1 0\n2 200", out);
     }
+    @Test
+    void anUpgradeToH2cIsAnsweredOverHttp11() throws IOException {
+        gateway = new GatewayFixture(Transport.NIO, 2, 1, 100);
+        try (Socket s = new Socket("127.0.0.1", gateway.port())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET /up HTTP/1.1\r\nHost: " + GatewayFixture.HOST + "\r\n"
+                    + "Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(response.startsWith("HTTP/1.1 200 OK\r\n"), "no 101: " + response);
+            assertTrue(response.endsWith("GET /up 0"), response);
+        }
+    }
 }
