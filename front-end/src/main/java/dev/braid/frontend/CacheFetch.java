@@ -24,29 +24,61 @@ import io.netty.util.ReferenceCountUtil;
  * into the {@link CacheFill}; once the fill wants no more of it the stream is reset, so the rest
  * of a response that will not be stored does not cross the link.
  *
+ * <p>Its request is a GET without a body, so when the link dies before a response byte came back
+ * the fetch starts again on another link to a back-end of the site (each link once; see {@link
+ * Replay}); the fill fails only when no other link is up.
+ *
  * <p>Everything after {@link #start} runs on the link's event loop, where the stream's events
  * arrive.
  */
 final class CacheFetch implements TmpStreamHandler {
 
     private final CacheFill fill;
+    private final Attempt attempt;
+    /** Whether a response byte has come back. */
+    private boolean received;
     private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false,
             true));
     private boolean done;
     /** Inside an interim (1xx) response, whose end is not the end of the exchange. */
     private boolean interim;
 
-    private CacheFetch(CacheFill fill) {
-        this.fill = fill;
+    /** What a fetch needs to start again elsewhere. */
+    private record Attempt(String via, int ring, String clientClass,
+                           java.util.function.Function<java.util.Set<TmpLink>, TmpLink> nextLink,
+                           java.util.Set<TmpLink> tried) {
     }
 
-    /** Opens a stream on {@code link} at {@code ring} and sends the fill's request; the fill learns the outcome. */
-    static void start(TmpLink link, CacheFill fill, String via, int ring, String clientClass) {
-        HttpRequest request = HttpForwarding.forwardRequest(fill.request(), via);
+    private CacheFetch(CacheFill fill, Attempt attempt) {
+        this.fill = fill;
+        this.attempt = attempt;
+    }
+
+    /**
+     * Opens a stream on {@code link} at {@code ring} and sends the fill's request; the fill learns the outcome.
+     *
+     * @param nextLink the best link up to a back-end of the fill's site other than those given, or null
+     */
+    static void start(TmpLink link, CacheFill fill, String via, int ring, String clientClass,
+                      java.util.function.Function<java.util.Set<TmpLink>, TmpLink> nextLink) {
+        start(link, fill, new Attempt(via, ring, clientClass, nextLink, java.util.concurrent.ConcurrentHashMap.newKeySet()));
+    }
+
+    private static void start(TmpLink link, CacheFill fill, Attempt attempt) {
+        attempt.tried().add(link);
+        HttpRequest request = HttpForwarding.forwardRequest(fill.request(), attempt.via());
         request.headers().set(HttpForwarding.SITE_HEADER, fill.site());
-        CacheFetch fetch = new CacheFetch(fill);
-        TmpStream stream = link.openStream(ring, clientClass, false, fetch);
+        CacheFetch fetch = new CacheFetch(fill, attempt);
+        TmpStream stream = link.openStream(attempt.ring(), attempt.clientClass(), false, fetch);
         stream.executor().execute(() -> fetch.send(stream, request));
+    }
+
+    private void closeCodec() {
+        try {
+            codec.finishAndReleaseAll();
+        } catch (io.netty.handler.codec.PrematureChannelClosureException e) {
+            // No response came: whoever ends the fetch reports why.
+        }
     }
 
     private void send(TmpStream stream, HttpRequest request) {
@@ -64,6 +96,7 @@ final class CacheFetch implements TmpStreamHandler {
     @Override
     public void onData(TmpStream stream, ByteBuf data, boolean fin) {
         int n = data.readableBytes();
+        received = true;
         if (done) {
             data.release();
             stream.consumed(n);
@@ -112,13 +145,13 @@ final class CacheFetch implements TmpStreamHandler {
         stream.consumed(n);
         if (complete || stop) {
             done = true;
-            codec.finishAndReleaseAll();
+            closeCodec();
             if (!complete) {
                 stream.reset(ResetCode.CANCELLED, "the cache does not need the rest of the response");
             }
         } else if (fin) {
             done = true;
-            codec.finishAndReleaseAll();
+            closeCodec();
             fill.fail(502, "the back-end ended the response early");
         }
     }
@@ -127,7 +160,17 @@ final class CacheFetch implements TmpStreamHandler {
     public void onReset(TmpStream stream, ResetCode code, String reason) {
         if (!done) {
             done = true;
-            codec.finishAndReleaseAll();
+            closeCodec();
+            if (code == ResetCode.LINK_LOST && !received) {
+                TmpLink next = attempt.nextLink().apply(attempt.tried());
+                if (next != null) {
+                    start(next, fill, attempt);
+                    return;
+                }
+                fill.fail(502, "link to back-end " + stream.peerName() + " lost; no other link to a back-end of site "
+                        + fill.site() + " is up");
+                return;
+            }
             fill.fail(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
         }
     }

@@ -9,12 +9,14 @@ import java.net.InetSocketAddress;
 
 /**
  * Builds the pipeline of one client connection: the PROXY protocol handling ({@link ProxyProtocol}),
- * a watch on the raw bytes for the header timeout, the strict HTTP/1.1 codec with this front-end's
- * limits, and the {@link GatewayHandler}.
+ * the detection of HTTP/2 with prior knowledge ({@link H2cPriorKnowledge}), a watch on the raw
+ * bytes for the header timeout, the raw head checks ({@link HeadSyntax}), the strict HTTP/1.1
+ * codec with this front-end's limits, and the {@link GatewayHandler}.
  */
 final class ClientPipeline {
 
     static final String CODEC = "http";
+    static final String HEAD_SYNTAX = "head-syntax";
 
     private ClientPipeline() {
     }
@@ -43,7 +45,16 @@ final class ClientPipeline {
             return;
         }
         GatewayHandler gateway = new GatewayHandler(frontEnd, limits);
+        ch.pipeline().addLast("h2c", new H2cPriorKnowledge(frontEnd.http2Settings(),
+                () -> new GatewayHandler(frontEnd, limits), () -> {
+                    // The HTTP/1.1 handlers never saw a request; each HTTP/2 stream gets its own gateway.
+                    ch.pipeline().remove("bytes");
+                    ch.pipeline().remove(HEAD_SYNTAX);
+                    ch.pipeline().remove(CODEC);
+                    ch.pipeline().remove("gateway");
+                }));
         ch.pipeline().addLast("bytes", gateway.byteWatch());
+        ch.pipeline().addLast(HEAD_SYNTAX, new HeadSyntax(limits.maxRequestLineBytes() + limits.maxHeaderBytes() + 4));
         ch.pipeline().addLast(CODEC, codec);
         ch.pipeline().addLast("gateway", gateway);
     }

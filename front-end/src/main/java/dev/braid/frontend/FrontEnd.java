@@ -281,6 +281,11 @@ public final class FrontEnd implements AutoCloseable {
      * configured first.
      */
     TmpLink linkFor(Site site) {
+        return linkFor(site, java.util.Set.of());
+    }
+
+    /** As {@link #linkFor(Site)}, among the links that are up and not in {@code excluded}. */
+    TmpLink linkFor(Site site, java.util.Set<TmpLink> excluded) {
         State s = state;
         TmpLink best = null;
         double bestDelay = Double.MAX_VALUE;
@@ -291,7 +296,7 @@ public final class FrontEnd implements AutoCloseable {
             }
             TmpClient c = links.get(be);
             TmpLink l = c == null ? null : c.link();
-            if (l == null) {
+            if (l == null || !l.isActive() || excluded.contains(l)) {
                 continue;
             }
             double delay = l.expectedDelayMicros();
@@ -340,7 +345,7 @@ public final class FrontEnd implements AutoCloseable {
             fill.fail(502, "no TMP link to a back-end of site " + fill.site() + " is up");
             return;
         }
-        CacheFetch.start(link, fill, name, ring, clientClass);
+        CacheFetch.start(link, fill, name, ring, clientClass, tried -> linkFor(site, tried));
     }
 
     /** Adds the cache's admin routes ({@code POST /api/v1/cache/purge}) to this node's admin endpoint. */
@@ -364,6 +369,15 @@ public final class FrontEnd implements AutoCloseable {
     /** The limits for new client connections and requests. */
     GatewayLimits limits() {
         return state.node().limits();
+    }
+
+    /**
+     * The HTTP/2 limits for h2c connections on the plain listener: those of {@code https} when
+     * the front-end has HTTPS settings, else the defaults.
+     */
+    dev.braid.managers.config.HttpsSettings http2Settings() {
+        dev.braid.managers.config.HttpsSettings https = state.node().https();
+        return https != null ? https : dev.braid.managers.config.HttpsSettings.on(null);
     }
 
     /** The load balancers whose connections start with a PROXY protocol v2 header. */

@@ -12,6 +12,7 @@ final class FrontEndMetrics {
     private final Metrics.Counter bytesIn;
     private final Metrics.Counter shed;
     private final Metrics.Counter overloaded;
+    private final Metrics.Counter linkLost;
 
     FrontEndMetrics(Metrics metrics) {
         requests = metrics.counter("braid_frontend_requests_total",
@@ -28,10 +29,17 @@ final class FrontEndMetrics {
                 "Requests refused with 503 because their client class was at its bound, by class", "class");
         overloaded = metrics.counter("braid_frontend_overloaded_connections_total",
                 "Connections refused (503 or redirect) because the front-end was at its capacity");
+        linkLost = metrics.counter("braid_frontend_link_lost_requests_total",
+                "Requests in flight when their TMP link died, by back-end and outcome (replayed or failed with 502)",
+                "backend", "outcome");
     }
 
     void shed(String clientClass) {
         shed.inc(clientClass);
+    }
+
+    void replayed(String backEnd, boolean replayed) {
+        linkLost.inc(backEnd, replayed ? "replayed" : "failed");
     }
 
     void overloaded() {

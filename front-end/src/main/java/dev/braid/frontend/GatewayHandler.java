@@ -70,7 +70,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
 
     /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */
-    static final Object DRAIN = new Object();
+    static final Object DRAIN = dev.braid.frontend.tls.ClientTls.DRAIN;
 
     /** The status the access log gives an exchange the client abandoned before its response ended. */
     static final int CLIENT_CLOSED = 499;
@@ -90,6 +90,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** Guards {@link #process()} against re-entry, so a run of pipelined cache hits does not deepen the stack. */
     private boolean processing;
+    /** A head {@link HeadSyntax} refused, to be answered once the requests before it are; or null. */
+    private HeadSyntax.Refusal refusal;
 
     GatewayHandler(FrontEnd frontEnd, GatewayLimits limits) {
         this.frontEnd = frontEnd;
@@ -99,6 +101,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // Removed before any request (the connection turned to HTTP/2): its timer must not close it.
+        cancelTimer();
+        releaseInbound();
     }
 
     @Override
@@ -131,6 +140,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         headStarted = false;
+        if (DecoderBacklog.holdsBytes(ctx.pipeline())) {
+            // The next head began in an earlier read (pipelining): no new byte will start its timer.
+            startHeaderTimer();
+            return;
+        }
         int idle = limits.idleTimeoutMillis();
         timer = ctx.executor().schedule(() -> {
             if (timer != null && !headStarted && current == null && !closing) {
@@ -148,6 +162,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         cancelTimer();
+        startHeaderTimer();
+    }
+
+    private void startHeaderTimer() {
         headStarted = true;
         int limit = limits.headerTimeoutMillis();
         timer = ctx.executor().schedule(() -> {
@@ -168,6 +186,12 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HeadSyntax.Refusal r && !closing) {
+            // Comes after every request before the refused head: answered when they are.
+            refusal = r;
+            process();
+            return;
+        }
         if (closing || !(msg instanceof HttpObject)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -227,6 +251,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             } else {
                 return;
             }
+        }
+        if (!closing && current == null && inbound.isEmpty() && refusal != null) {
+            cancelTimer();
+            info = AccessLog.Request.of(AccessLog.newRequestId(), clientAddress(), null, System.nanoTime());
+            reject(400, "malformed request: " + refusal.reason(), true);
         }
     }
 
@@ -544,9 +573,21 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final CacheResult cacheResult;
         /** The cache fill this response is copied into, or null. */
         private final CacheFill tee;
-        /** Serialises the request onto the stream and parses the response from it. */
-        private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
-        private TmpStream stream;
+        /** Serialises the request onto the stream and parses the response from it; a new one per attempt. */
+        private EmbeddedChannel codec;
+        /** The stream of the current attempt; read on the link's loop to ignore events of an earlier one. */
+        private volatile TmpStream stream;
+        /** The re-serialised request head, kept to send again on another link. */
+        private HttpRequest forward;
+        /** The links tried so far, each at most once. */
+        private final java.util.Set<TmpLink> tried = new java.util.HashSet<>();
+        /** The request body sent so far, kept while it may still be replayed; null before the first byte or once it may not. */
+        private io.netty.buffer.CompositeByteBuf replayBody;
+        private io.netty.handler.codec.http.HttpHeaders replayTrailers;
+        /** Why this request may not be sent again, or null while it may. */
+        private String notReplayable;
+        /** Whether any response byte has come back on the current attempt. */
+        private boolean responseBytes;
         boolean requestDone;
         private boolean responseStarted;
         private boolean finished;
@@ -570,10 +611,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             this.cls = cls;
             this.startNanos = startNanos;
             this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+            this.notReplayable = Replay.refusal(request.method());
         }
 
         void open(TmpLink link) {
-            HttpRequest forward = HttpForwarding.forwardRequest(request, frontEnd.name());
+            forward = HttpForwarding.forwardRequest(request, frontEnd.name());
             // The front-end has decided the site; the back-end trusts this, never a client's copy.
             forward.headers().set(HttpForwarding.SITE_HEADER, site.name());
             if (HttpUtil.is100ContinueExpected(request)) {
@@ -588,12 +630,46 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             // RFC 7239 §5.4: the scheme the client used to reach this front-end.
             forward.headers().add("Forwarded", "for=" + (clientIp.contains(":")
                     ? "\"[" + clientIp + "]\"" : clientIp) + ";proto=" + (overTls(ctx.channel()) ? "https" : "http"));
+            send(link, false);
+        }
+
+        /** Opens a stream on {@code link} and writes the request head, and when {@code replay} all of the body kept. */
+        private void send(TmpLink link, boolean replay) {
+            tried.add(link);
+            responseBytes = false;
             // The re-serialised head is text; a body is worth compressing only if it is text too.
             boolean compressible = !HttpUtil.isContentLengthSet(request) && !HttpUtil.isTransferEncodingChunked(request)
                     || compressibleBody(request.headers());
+            codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
             stream = link.openStream(frontEnd.ring(cls), cls.name(), compressible, this);
             codec.writeOutbound(forward);
+            if (replay) {
+                if (replayBody != null && replayBody.isReadable()) {
+                    codec.writeOutbound(new io.netty.handler.codec.http.DefaultHttpContent(replayBody.retainedSlice()));
+                }
+                if (requestDone) {
+                    LastHttpContent end = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+                    if (replayTrailers != null) {
+                        end.trailingHeaders().set(replayTrailers);
+                    }
+                    codec.writeOutbound(end);
+                }
+            }
             drainToStream();
+            if (replay && requestDone) {
+                stream.end();
+            }
+        }
+
+        /** Gives up the kept body: the request will not be sent again. */
+        private void dropReplay(String why) {
+            if (notReplayable == null) {
+                notReplayable = why;
+            }
+            if (replayBody != null) {
+                replayBody.release();
+                replayBody = null;
+            }
         }
 
         @Override
@@ -617,6 +693,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 content.release();
                 stream.reset(ResetCode.CANCELLED, "client sent a malformed body");
                 finished = true;
+                dropReplay("the client sent a malformed body");
                 if (tee != null) {
                     tee.abandon("the client sent a malformed request");
                 }
@@ -638,6 +715,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (finished) {
                 content.release();
             } else {
+                keepForReplay(content);
                 codec.writeOutbound(content);
                 drainToStream();
             }
@@ -653,6 +731,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private void bodyTooLarge() {
             String reason = "request body larger than " + limits.maxBodyBytes() + " bytes";
             finished = true;
+            dropReplay(reason);
             stream.reset(ResetCode.CANCELLED, reason);
             endCodec();
             if (tee != null) {
@@ -670,6 +749,26 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
+        private void keepForReplay(HttpContent content) {
+            if (notReplayable != null) {
+                return;
+            }
+            int n = content.content().readableBytes();
+            if (n > 0 && replayBody == null) {
+                replayBody = ctx.alloc().compositeDirectBuffer();
+            }
+            if (n > 0 && replayBody.readableBytes() + n > Replay.MAX_BODY_BYTES) {
+                dropReplay("its body passed " + Replay.MAX_BODY_BYTES + " bytes");
+                return;
+            }
+            if (n > 0) {
+                replayBody.addComponent(true, content.content().retainedSlice());
+            }
+            if (content instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+                replayTrailers = last.trailingHeaders().copy();
+            }
+        }
+
         private void drainToStream() {
             ByteBuf out;
             while ((out = codec.readOutbound()) != null) {
@@ -681,6 +780,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onData(TmpStream s, ByteBuf data, boolean fin) {
+            if (s != stream) {
+                // An earlier attempt's stream: its link is gone and its request sent again.
+                data.release();
+                return;
+            }
             // Batch the frames that arrive together: one hand-over and one flush per batch, not per sub-packet.
             arrived.add(new Arrival(data, fin));
             if (drainScheduled.compareAndSet(false, true)) {
@@ -690,7 +794,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onReset(TmpStream s, ResetCode code, String reason) {
-            ctx.executor().execute(() -> streamReset(code, reason));
+            ctx.executor().execute(() -> {
+                if (s == stream) {
+                    streamReset(code, reason);
+                }
+            });
         }
 
         @Override
@@ -715,6 +823,10 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             while ((a = arrived.poll()) != null) {
                 n += a.data.readableBytes();
                 fin |= a.fin;
+                if (!responseBytes && (a.data.isReadable() || a.fin)) {
+                    responseBytes = true;
+                    dropReplay("a response had begun to arrive");
+                }
                 if (finished) {
                     a.data.release();
                     continue;
@@ -765,7 +877,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
             if (complete && !finished) {
                 finished = true;
-                codec.finishAndReleaseAll();
+                dropReplay("the exchange ended");
+                endCodec();
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
                 finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
@@ -801,7 +914,25 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (finished) {
                 return;
             }
-            failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+            if (code != ResetCode.LINK_LOST) {
+                failUpstream(code == ResetCode.TIMEOUT ? 504 : 502, code + ": " + reason);
+                return;
+            }
+            String lost = "link to back-end " + stream.peerName() + " lost";
+            if (notReplayable == null && !responseBytes && arrived.isEmpty()) {
+                TmpLink next = frontEnd.linkFor(site, tried);
+                if (next != null) {
+                    log.debug("rid={}: {} ({}), sending {} {} again over the link to {}", info.id(), lost, reason,
+                            method, request.uri(), next.peerName());
+                    frontEnd.metrics().replayed(stream.peerName(), true);
+                    endCodec();
+                    send(next, true);
+                    return;
+                }
+                dropReplay("no other link to a back-end of site " + site.name() + " is up");
+            }
+            frontEnd.metrics().replayed(stream.peerName(), false);
+            failUpstream(502, lost + "; request not replayed: " + notReplayable);
         }
 
         /**
@@ -824,6 +955,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             finished = true;
+            dropReplay("the exchange ended");
             stream.reset(ResetCode.CANCELLED, reason);
             endCodec();
             if (tee != null) {
@@ -852,6 +984,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void clientGone() {
+            dropReplay("the client left");
             if (!finished) {
                 finished = true;
                 finish(info, CLIENT_CLOSED, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(),

@@ -39,6 +39,10 @@ final class ProxyProtocol {
     /** The connection's client: the one its PROXY header named, else its peer. */
     static InetSocketAddress clientAddress(io.netty.channel.Channel ch) {
         InetSocketAddress proxied = ch.attr(CLIENT).get();
+        if (proxied == null && ch.parent() != null) {
+            // An HTTP/2 stream: the balancer's header named the client of its connection.
+            proxied = ch.parent().attr(CLIENT).get();
+        }
         return proxied != null ? proxied : (InetSocketAddress) ch.remoteAddress();
     }
 

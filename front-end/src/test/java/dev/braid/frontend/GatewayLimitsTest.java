@@ -137,4 +137,52 @@ class GatewayLimitsTest {
         assertFalse(ch.isOpen());
         assertFalse(ch.finish());
     }
+
+    @Test
+    void pipelinedSecondHeadGetsItsOwnHeaderTimer() {
+        EmbeddedChannel ch = gateway.connect();
+        // The second head starts in the same read as the first request and then stalls.
+        send(ch, "GET /1 HTTP/1.1\r\nHost: www.shop.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: www.sh");
+        ch.runPendingTasks();
+        assertEquals("HTTP/1.1 502 Bad Gateway", statusLine(received(ch)));
+        ch.advanceTimeBy(9_900, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertTrue(ch.isOpen(), "open 9.9 s after the first exchange ended");
+        ch.advanceTimeBy(100, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertRefusedAndClosed(ch, "HTTP/1.1 408 Request Timeout");
+    }
+
+    @Test
+    void thirdHeadOfAKeepAliveConnectionIsTimedFromItsFirstByte() {
+        EmbeddedChannel ch = gateway.connect();
+        for (int i = 0; i < 2; i++) {
+            send(ch, "GET /" + i + " HTTP/1.1\r\nHost: www.shop.example\r\n\r\n");
+            ch.runPendingTasks();
+            assertEquals("HTTP/1.1 502 Bad Gateway", statusLine(received(ch)));
+        }
+        ch.advanceTimeBy(30, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        send(ch, "GET /3 HTTP/1.1\r\n");
+        ch.advanceTimeBy(9_900, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertTrue(ch.isOpen());
+        ch.advanceTimeBy(100, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertRefusedAndClosed(ch, "HTTP/1.1 408 Request Timeout");
+    }
+
+    @Test
+    void pipelinedCompleteHeadsAreNotTimedOut() {
+        EmbeddedChannel ch = gateway.connect();
+        send(ch, "GET /1 HTTP/1.1\r\nHost: www.shop.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: www.shop.example\r\n\r\n");
+        ch.runPendingTasks();
+        String both = received(ch);
+        assertEquals(2, both.split("HTTP/1.1 502 Bad Gateway", -1).length - 1, both);
+        ch.advanceTimeBy(30, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertTrue(ch.isOpen(), "nothing is pending: the idle timeout applies");
+        ch.close();
+        assertFalse(ch.finish());
+    }
 }

@@ -107,6 +107,8 @@ public final class CacheFill {
     /** Registered for request collapsing (others may wait for it). */
     final boolean shared;
     private final long requestTime;
+    /** The cache's purge generation when the fetch started: later purges that match keep its response out. */
+    private final long generation;
     private final CompletableFuture<Result> result = new CompletableFuture<>();
 
     private HttpResponse head;
@@ -126,6 +128,7 @@ public final class CacheFill {
         this.validating = validating;
         this.shared = shared;
         this.requestTime = cache.now();
+        this.generation = cache.started(this);
     }
 
     /** The site whose back-end is asked. */
@@ -248,9 +251,10 @@ public final class CacheFill {
         h.set(HttpHeaderNames.CONTENT_LENGTH, b.readableBytes());
         StoredResponse r = new StoredResponse(key, head.status().code(), h, new StoredBody(b), requestTime,
                 responseTime, Freshness.ageValueSeconds(head.headers()), requestHeaders, host, target, policy);
-        finish(cache.store(r, validating)
+        String refused = cache.store(r, validating, generation);
+        finish(refused == null
                 ? new Result(Outcome.STORED, r, false, r.status, "stored")
-                : new Result(Outcome.UNCACHEABLE, null, false, r.status, "the cache refused it"));
+                : new Result(Outcome.UNCACHEABLE, null, false, r.status, "not stored: " + refused));
     }
 
     /** The back-end could not answer: reset, timeout, malformed response, no link. */
@@ -280,9 +284,10 @@ public final class CacheFill {
         StoredResponse r = new StoredResponse(key, validating.status, h, validating.body, requestTime, responseTime,
                 Freshness.ageValueSeconds(headers), validating.varyRequestHeaders, validating.host, validating.target,
                 policy);
-        finish(cache.store(r, validating)
+        String refused = cache.store(r, validating, generation);
+        finish(refused == null
                 ? new Result(Outcome.STORED, r, true, r.status, "validated")
-                : new Result(Outcome.RELEASED, null, false, 0, "the cache refused the update"));
+                : new Result(Outcome.RELEASED, null, false, 0, "update not stored: " + refused));
     }
 
     private void drop() {
@@ -298,6 +303,7 @@ public final class CacheFill {
             return;
         }
         done = true;
+        cache.ended(this);
         if (shared) {
             cache.fillDone(this);
         }

@@ -10,6 +10,7 @@ final class CacheMetrics {
     private final Metrics.Counter purged;
     private final Metrics.Counter refreshes;
     private final Metrics.Counter collapsed;
+    private final Metrics.Counter purgedInFlight;
 
     CacheMetrics(Metrics metrics) {
         requests = metrics.counter("braid_frontend_cache_requests_total",
@@ -22,6 +23,8 @@ final class CacheMetrics {
                 "Background validations of hot responses started shortly before they expire");
         collapsed = metrics.counter("braid_frontend_cache_collapsed_total",
                 "Requests that waited for another request's fetch of the same URL instead of fetching it");
+        purgedInFlight = metrics.counter("braid_frontend_cache_fills_purged_total",
+                "Fetched responses not stored because a purge or invalidation matched them while they were in flight");
     }
 
     void request(CacheResult result) {
@@ -34,6 +37,10 @@ final class CacheMetrics {
 
     void purged(long n) {
         purged.add(n);
+    }
+
+    void purgedInFlight() {
+        purgedInFlight.inc();
     }
 
     void refreshed() {

@@ -162,6 +162,23 @@ public final class HttpCache implements AutoCloseable {
     private volatile CacheSettings settings;
     private volatile Upstream upstream;
     private volatile boolean closed;
+    /**
+     * Purges and invalidations, numbered; a fill remembers the number current when it started and
+     * stores nothing that a later entry matches (its response may predate the purge). Entries
+     * live while a fill that started before them does ({@link #liveFills}).
+     */
+    private final java.util.ArrayDeque<Purge> purges = new java.util.ArrayDeque<>();
+    private long generation;
+    /** Purges take it exclusively: a store's check and insertion cannot straddle a purge's log entry and scan. */
+    private final java.util.concurrent.locks.ReadWriteLock purgeLock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** Every fill not finished yet, with the purge generation it started at. */
+    private final Map<CacheFill, Long> liveFills = new ConcurrentHashMap<>();
+
+    /** Purge log entries kept at most; past it they merge into one entry that matches everything. */
+    static final int MAX_PURGE_LOG = 1024;
+
+    private record Purge(long generation, Predicate<CacheKey> keys, Predicate<StoredResponse> responses) {
+    }
 
     /**
      * @param via       this node's name, appended to Via on responses served from the cache
@@ -409,6 +426,7 @@ public final class HttpCache implements AutoCloseable {
         h.add(r.varyRequestHeaders);
         CacheFill fill = new CacheFill(this, r.key, r.policy, h, r.host, r.target, r.hasValidator() ? r : null, true);
         if (inflight.putIfAbsent(r.key, fill) != null) {
+            ended(fill);
             return;
         }
         try {
@@ -423,13 +441,51 @@ public final class HttpCache implements AutoCloseable {
 
     /**
      * Stores {@code r} (taking its body reference), replacing {@code replaced} and any response
-     * for the same secondary key. Returns false, having released the body, when the cache is off.
+     * for the same secondary key, unless a purge or invalidation that matches it came after
+     * {@code startedAt} (the generation of the fill that fetched it, which may then carry what the
+     * origin held before the purge). Returns null when stored, else why not; a response not
+     * stored has its body released.
      */
-    boolean store(StoredResponse r, StoredResponse replaced) {
+    String store(StoredResponse r, StoredResponse replaced, long startedAt) {
         if (closed || !settings.enabled()) {
             r.body.release();
-            return false;
+            return "the cache is off";
         }
+        purgeLock.readLock().lock();
+        try {
+            String purged = purgedSince(startedAt, r);
+            if (purged != null) {
+                r.body.release();
+                metrics.purgedInFlight();
+                return purged;
+            }
+            insert(r, replaced);
+        } finally {
+            purgeLock.readLock().unlock();
+        }
+        pass.invalidate(r.key);
+        if (closed) {
+            store.invalidate(r.key);
+        }
+        return null;
+    }
+
+    private String purgedSince(long startedAt, StoredResponse r) {
+        synchronized (purges) {
+            for (java.util.Iterator<Purge> it = purges.descendingIterator(); it.hasNext(); ) {
+                Purge p = it.next();
+                if (p.generation() <= startedAt) {
+                    return null;
+                }
+                if (p.keys().test(r.key) && p.responses().test(r)) {
+                    return "purged while the fetch was in flight";
+                }
+            }
+            return null;
+        }
+    }
+
+    private void insert(StoredResponse r, StoredResponse replaced) {
         store.asMap().compute(r.key, (k, old) -> {
             List<StoredResponse> kept = new ArrayList<>();
             if (old != null) {
@@ -449,11 +505,73 @@ public final class HttpCache implements AutoCloseable {
             kept.add(r);
             return new Variants(kept);
         });
-        pass.invalidate(r.key);
-        if (closed) {
-            store.invalidate(r.key);
+    }
+
+    /** The purge generation a fill starting now remembers; registers {@code fill} as live. */
+    long started(CacheFill fill) {
+        synchronized (purges) {
+            liveFills.put(fill, generation);
+            return generation;
         }
-        return true;
+    }
+
+    /** A fill ended, stored or not: it no longer needs the purges after its start. */
+    void ended(CacheFill fill) {
+        synchronized (purges) {
+            liveFills.remove(fill);
+            if (liveFills.isEmpty()) {
+                purges.clear();
+            }
+        }
+    }
+
+    /**
+     * Logs a purge for the fills in flight and removes what the store holds that it matches, as
+     * one step no store can come between.
+     */
+    private int purgeAndLog(Predicate<CacheKey> keys, Predicate<StoredResponse> responses) {
+        return purgeAndLog(keys, responses, null);
+    }
+
+    /** @param exact the keys {@code keys} matches, when known: they are removed without a scan of the store */
+    private int purgeAndLog(Predicate<CacheKey> keys, Predicate<StoredResponse> responses,
+                            java.util.Collection<CacheKey> exact) {
+        purgeLock.writeLock().lock();
+        try {
+            synchronized (purges) {
+                long oldest = liveFills.values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
+                // Entries no live fill started before are of no use any more.
+                while (!purges.isEmpty() && purges.peekFirst().generation() <= oldest) {
+                    purges.pollFirst();
+                }
+                generation++;
+                if (!liveFills.isEmpty()) {
+                    if (purges.size() >= MAX_PURGE_LOG) {
+                        // Too many purges to keep apart: every fill in flight now stores nothing.
+                        purges.clear();
+                        purges.add(new Purge(generation, k -> true, r -> true));
+                    } else {
+                        purges.add(new Purge(generation, keys, responses));
+                    }
+                }
+            }
+            int n = 0;
+            for (CacheKey k : exact != null ? exact : new ArrayList<>(store.asMap().keySet())) {
+                if (keys.test(k)) {
+                    n += removeWhere(k, responses);
+                }
+            }
+            return n;
+        } finally {
+            purgeLock.writeLock().unlock();
+        }
+    }
+
+    /** Purge entries kept for fills in flight; for tests. */
+    int purgeLogSize() {
+        synchronized (purges) {
+            return purges.size();
+        }
     }
 
     /** Removes one stored response (its URL's other variants stay). */
@@ -503,7 +621,8 @@ public final class HttpCache implements AutoCloseable {
             return;
         }
         String target = CacheKey.effectiveUri(request.headers().get(HttpHeaderNames.HOST), request.uri());
-        store.invalidate(new CacheKey(site, target));
+        java.util.Set<CacheKey> doomed = new java.util.HashSet<>();
+        doomed.add(new CacheKey(site, target));
         for (CharSequence field : List.of(HttpHeaderNames.LOCATION, HttpHeaderNames.CONTENT_LOCATION)) {
             String value = response.headers().get(field);
             if (value == null) {
@@ -511,9 +630,11 @@ public final class HttpCache implements AutoCloseable {
             }
             String other = sameOrigin(target, value);
             if (other != null) {
-                store.invalidate(new CacheKey(site, other));
+                doomed.add(new CacheKey(site, other));
             }
         }
+        // A fetch of these URLs already in flight may carry the state before the unsafe request.
+        purgeAndLog(doomed::contains, r -> true, doomed);
     }
 
     /** {@code reference} resolved against {@code base}, normalised, if it has the same origin; else null. */
@@ -555,12 +676,7 @@ public final class HttpCache implements AutoCloseable {
     }
 
     private int purge(Predicate<CacheKey> keys, Predicate<StoredResponse> responses) {
-        int n = 0;
-        for (CacheKey k : new ArrayList<>(store.asMap().keySet())) {
-            if (keys.test(k)) {
-                n += removeWhere(k, responses);
-            }
-        }
+        int n = purgeAndLog(keys, responses);
         metrics.purged(n);
         return n;
     }

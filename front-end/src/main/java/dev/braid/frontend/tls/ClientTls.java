@@ -71,6 +71,18 @@ public final class ClientTls implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ClientTls.class);
 
+    /**
+     * The event the front-end sends every client connection when it starts to drain: an HTTP/1.1
+     * connection closes when idle or after its exchange, an HTTP/2 one sends GOAWAY and closes
+     * once its streams are done.
+     */
+    public static final Object DRAIN = new Object() {
+        @Override
+        public String toString() {
+            return "DRAIN";
+        }
+    };
+
     /** Largest ClientHello read while looking for SNI, in bytes. */
     static final int MAX_CLIENT_HELLO_BYTES = 16 * 1024;
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -221,10 +233,11 @@ public final class ClientTls implements AutoCloseable {
     }
 
     /**
-     * What an HTTP/2 connection's pipeline holds after the TLS handler: the connection codec with
-     * the listener's limits, the stream multiplexer, and {@link ConnectionTail}.
+     * What an HTTP/2 connection's pipeline holds after the TLS handler (or, for h2c with prior
+     * knowledge on the plain listener, after the PROXY protocol handlers): the connection codec
+     * with the listener's limits, the stream multiplexer, and {@link ConnectionTail}.
      */
-    static ChannelHandler[] http2Handlers(HttpsSettings settings, Supplier<ChannelHandler> gateway) {
+    public static ChannelHandler[] http2Handlers(HttpsSettings settings, Supplier<ChannelHandler> gateway) {
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(settings.maxConcurrentStreams())
@@ -258,6 +271,16 @@ public final class ClientTls implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == DRAIN) {
+                // Closing an HTTP/2 connection is graceful: GOAWAY first, and the streams under way finish.
+                ctx.channel().close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override
