@@ -1,0 +1,256 @@
+package dev.braid.tmp;
+
+import dev.braid.runtime.Metrics;
+import dev.braid.tmp.noise.X25519Keys;
+import dev.braid.tmp.security.NodeIdentity;
+import dev.braid.tmp.security.PeerIdentity;
+import dev.braid.tmp.security.PeerRejectedException;
+import dev.braid.tmp.security.PeerVerifier;
+import dev.braid.tmp.security.TmpStaticKeys;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The security of a node's UDP carrier (docs/security.md, "The UDP carrier: Noise IK"): its X25519
+ * static key and the certificate that certifies it, the {@link PeerVerifier} that judges peers, the
+ * key-update limits, and counters of what was dropped. Given to the carrier through
+ * {@link DatagramSettings#security()}; without it the carrier speaks plain text.
+ *
+ * <p>An initiator (a front-end) also needs the responder's static key in advance: {@link #towards}
+ * takes it from the responder's certificate, checked like any peer's (CA, validity, revocation,
+ * role back-end, the expected name) when the link is configured. Immutable but for the counters
+ * (thread-safe); one instance is shared by every link of a node.
+ */
+public final class UdpSecurity {
+
+    public static final long DEFAULT_KEY_UPDATE_PACKETS = 1L << 20;
+    public static final Duration DEFAULT_KEY_UPDATE_INTERVAL = Duration.ofSeconds(120);
+    /** The largest certificate a handshake carries (message payloads stay within one datagram). */
+    static final int MAX_CERTIFICATE_BYTES = 2048;
+
+    /** Why a datagram was dropped; the label of {@code braid_tmp_packets_dropped_total}. */
+    public enum Drop {
+        /** Shorter than its header and tag. */
+        TRUNCATED("truncated"),
+        /** Failed authentication: tampered, forged, or under a key no longer held. */
+        UNDECRYPTABLE("undecryptable"),
+        /** Authenticated, but its packet number was seen before or is older than the replay window. */
+        REPLAY("replay"),
+        /** An INITIAL without a valid address token: answered with a RETRY, nothing kept. */
+        NO_TOKEN("no_token"),
+        /** A handshake message that failed (bad Noise message, unknown static key). */
+        HANDSHAKE("handshake"),
+        /** A handshake whose certificate the verifier refused (unknown CA, expired, revoked, wrong role or name). */
+        PEER_REFUSED("peer_refused");
+
+        final String label;
+
+        Drop(String label) {
+            this.label = label;
+        }
+    }
+
+    private final X25519Keys staticKey;
+    private final X509Certificate certificate;
+    private final byte[] certificateDer;
+    private final PeerVerifier verifier;
+    private final String peerName;
+    private final byte[] peerStaticKey;
+    private final long keyUpdatePackets;
+    private final Duration keyUpdateInterval;
+    private final SecureRandom random;
+    private final Map<Drop, LongAdder> drops;
+    private final Map<PeerRejectedException.Reason, LongAdder> refusals;
+
+    private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
+                        byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
+                        Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals) {
+        this.staticKey = staticKey;
+        this.certificate = certificate;
+        try {
+            this.certificateDer = certificate.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalArgumentException("certificate: cannot be encoded", e);
+        }
+        if (certificateDer.length > MAX_CERTIFICATE_BYTES) {
+            throw new IllegalArgumentException("certificate: " + certificateDer.length + " bytes (expected: <= "
+                    + MAX_CERTIFICATE_BYTES + ")");
+        }
+        this.verifier = verifier;
+        this.peerName = peerName;
+        this.peerStaticKey = peerStaticKey;
+        if (keyUpdatePackets < 16) {
+            throw new IllegalArgumentException("keyUpdatePackets: " + keyUpdatePackets + " (expected: >= 16)");
+        }
+        if (keyUpdateInterval == null || keyUpdateInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("keyUpdateInterval: " + keyUpdateInterval + " (expected: >= 1 s)");
+        }
+        this.keyUpdatePackets = keyUpdatePackets;
+        this.keyUpdateInterval = keyUpdateInterval;
+        this.random = random;
+        this.drops = drops;
+        this.refusals = refusals;
+    }
+
+    /**
+     * A node's UDP security.
+     *
+     * @param staticKey   this node's X25519 static key
+     * @param certificate this node's certificate, which must certify {@code staticKey}
+     * @param verifier    judges peers: trust bundle, CRLs, accepted roles
+     */
+    public static UdpSecurity of(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier) {
+        byte[] certified;
+        try {
+            certified = TmpStaticKeys.certifiedKey(certificate);
+        } catch (PeerRejectedException e) {
+            throw new IllegalArgumentException("certificate: " + e.getMessage(), e);
+        }
+        if (!java.util.Arrays.equals(certified, staticKey.publicKey())) {
+            throw new IllegalArgumentException("staticKey: " + staticKey + " (expected: the key certificate "
+                    + certificate.getSerialNumber().toString(16) + " certifies)");
+        }
+        Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
+        for (Drop d : Drop.values()) {
+            drops.put(d, new LongAdder());
+        }
+        Map<PeerRejectedException.Reason, LongAdder> refusals = new EnumMap<>(PeerRejectedException.Reason.class);
+        for (PeerRejectedException.Reason r : PeerRejectedException.Reason.values()) {
+            refusals.put(r, new LongAdder());
+        }
+        return new UdpSecurity(staticKey, certificate, verifier, null, null, DEFAULT_KEY_UPDATE_PACKETS,
+                DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals);
+    }
+
+    /**
+     * Loads this node's X25519 key beside its key files ({@link NodeIdentity#loadTmpStaticKey}).
+     *
+     * @throws IOException naming the file and what to do (reissue keys made before UDP encryption)
+     */
+    public static UdpSecurity load(NodeIdentity identity, PeerVerifier verifier) throws IOException {
+        return of(identity.loadTmpStaticKey(), identity.current().certificate(), verifier);
+    }
+
+    /**
+     * The security of links to one responder: its static key is the one {@code responderCertificate}
+     * certifies, and only that node, by name, is accepted in the handshake.
+     *
+     * @throws PeerRejectedException when the verifier refuses the certificate (it is checked now, and
+     *                               again, as sent by the responder, in every handshake)
+     */
+    public UdpSecurity towards(String responderName, X509Certificate responderCertificate)
+            throws PeerRejectedException {
+        verifier.verify(List.of(responderCertificate), PeerVerifier.PeerSide.SERVER, responderName);
+        byte[] key = TmpStaticKeys.certifiedKey(responderCertificate);
+        return new UdpSecurity(staticKey, certificate, verifier, responderName, key, keyUpdatePackets,
+                keyUpdateInterval, random, drops, refusals);
+    }
+
+    /** The same with other key-update limits (defaults: 2^20 packets, 120 s). */
+    public UdpSecurity withKeyUpdate(long packets, Duration interval) {
+        return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
+                drops, refusals);
+    }
+
+    public long keyUpdatePackets() {
+        return keyUpdatePackets;
+    }
+
+    public Duration keyUpdateInterval() {
+        return keyUpdateInterval;
+    }
+
+    /** The responder this security initiates to, or null for a responder's. */
+    public String peerName() {
+        return peerName;
+    }
+
+    X25519Keys staticKey() {
+        return staticKey;
+    }
+
+    byte[] peerStaticKey() {
+        return peerStaticKey;
+    }
+
+    SecureRandom random() {
+        return random;
+    }
+
+    /** The handshake payload of this side: its certificate (DER). Peers hold the CA in their trust bundle. */
+    byte[] certificatePayload() {
+        return certificateDer.clone();
+    }
+
+    /**
+     * Checks the certificate a peer sent in its handshake payload: the verifier's rules, and that it
+     * certifies {@code staticKey}, the key the Noise handshake authenticated.
+     */
+    PeerIdentity verifyPeer(byte[] payload, byte[] staticKey, boolean peerIsInitiator) throws PeerRejectedException {
+        X509Certificate cert;
+        try {
+            cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(payload));
+        } catch (CertificateException | ClassCastException e) {
+            throw new PeerRejectedException(PeerRejectedException.Reason.NOT_A_NODE,
+                    "handshake payload is no certificate: " + e.getMessage(), e);
+        }
+        return verifier.verifyStaticKey(List.of(cert), peerIsInitiator ? PeerVerifier.PeerSide.CLIENT
+                : PeerVerifier.PeerSide.SERVER, peerIsInitiator ? null : peerName, staticKey);
+    }
+
+    void count(Drop drop) {
+        drops.get(drop).increment();
+    }
+
+    void countRefusal(PeerRejectedException.Reason reason) {
+        drops.get(Drop.PEER_REFUSED).increment();
+        refusals.get(reason).increment();
+    }
+
+    /** Datagrams dropped for {@code drop} since start, by every link of this node. */
+    public long dropped(Drop drop) {
+        return drops.get(drop).sum();
+    }
+
+    /** Handshakes refused for {@code reason}. */
+    public long refused(PeerRejectedException.Reason reason) {
+        return refusals.get(reason).sum();
+    }
+
+    /**
+     * Registers {@code braid_tmp_packets_dropped_total{reason}} and
+     * {@code braid_tmp_peers_refused_total{reason}}.
+     */
+    public void registerMetrics(Metrics metrics) {
+        metrics.counters("braid_tmp_packets_dropped_total",
+                "UDP datagrams dropped by the TMP security layer, by reason", () -> {
+                    Map<List<String>, Double> m = new HashMap<>();
+                    drops.forEach((d, n) -> m.put(List.of(d.label), (double) n.sum()));
+                    return m;
+                }, "reason");
+        metrics.counters("braid_tmp_peers_refused_total",
+                "UDP handshakes refused for the peer's certificate, by reason", () -> {
+                    Map<List<String>, Double> m = new HashMap<>();
+                    refusals.forEach((r, n) -> m.put(List.of(r.name().toLowerCase(java.util.Locale.ROOT)),
+                            (double) n.sum()));
+                    return m;
+                }, "reason");
+    }
+
+    @Override
+    public String toString() {
+        return "UDP security (Noise IK, static key " + staticKey + (peerName != null ? ", towards " + peerName : "") + ")";
+    }
+}
