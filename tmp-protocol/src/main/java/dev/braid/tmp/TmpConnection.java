@@ -980,6 +980,14 @@ public final class TmpConnection implements DatagramEndpoint {
             if (!pingPending) {
                 // A pending PING waits for the window or the pacer, whose own deadlines wake it.
                 t = Math.min(t, lastSend + settings.keepalive().toNanos());
+                if (protection != null && recovery.bytesInFlight() == 0) {
+                    long due = protection.updateDueNanos();
+                    if (due > now) {
+                        t = Math.min(t, due);
+                    } else if (protection.updateWaitsForAck(now, recovery.largestAcked())) {
+                        t = now; // onTimeout asks for a PING
+                    }
+                }
             }
         }
         return t;
@@ -1011,6 +1019,10 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         if (state == State.ESTABLISHED && now - lastSend >= settings.keepalive().toNanos()) {
             pingPending = true;
+        }
+        if (state == State.ESTABLISHED && protection != null && recovery.bytesInFlight() == 0
+                && protection.updateWaitsForAck(now, recovery.largestAcked())) {
+            pingPending = true; // a quiet link: get one packet of this phase acknowledged, then update
         }
     }
 

@@ -87,6 +87,21 @@ public final class PacketProtection {
     }
 
     /**
+     * Whether a key update is due but waits for the peer to acknowledge a packet of the current
+     * phase: on a link that sends nothing ack-eliciting the caller then sends a PING, so that updates
+     * by time happen on quiet links too.
+     */
+    public boolean updateWaitsForAck(long nowNanos, long largestAcked) {
+        boolean due = sendPhasePackets >= updatePackets || nowNanos - sendPhaseStart >= updateIntervalNanos;
+        return due && largestAcked < sendPhaseFirstPn;
+    }
+
+    /** When the current send key falls due by time. */
+    public long updateDueNanos() {
+        return sendPhaseStart + updateIntervalNanos;
+    }
+
+    /**
      * Encrypts the payload of the packet in {@code packet[start, writerIndex)} in place and appends
      * the tag; the first {@code headerBytes} (the header) are authenticated, not encrypted. The
      * caller must have called {@link #sendKeyPhase} for {@code pn} and written its bit into the header.
