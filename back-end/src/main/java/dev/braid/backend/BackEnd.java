@@ -69,6 +69,8 @@ public final class BackEnd implements AutoCloseable {
     private final AtomicInteger activeExchanges = new AtomicInteger();
     private volatile boolean draining;
     private final TmpServer server;
+    /** The UDP carrier's Noise keys and peer checks; null without a PKI (plain text, logged loudly). */
+    private final dev.braid.tmp.UdpSecurity udpSecurity;
     private boolean closed;
 
     private BackEnd(Options options) {
@@ -78,7 +80,13 @@ public final class BackEnd implements AutoCloseable {
         this.pool = new OriginPool(options.loops().transport());
         this.metrics = new BackEndMetrics(options.metrics());
         applySites(options.config());
-        this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config()), name,
+        this.udpSecurity = udpSecurity(options.config(), name);
+        LinkSettings link = linkSettings(options.config());
+        if (udpSecurity != null) {
+            link = link.withDatagram(link.datagram().withSecurity(udpSecurity));
+            udpSecurity.registerMetrics(options.metrics());
+        }
+        this.server = TmpServer.start(options.loops(), options.listen(), link, name,
                 new LinkCore.Listener() {
                     @Override
                     public TmpStreamHandler onStreamOpened(TmpStream stream) {
@@ -147,6 +155,17 @@ public final class BackEnd implements AutoCloseable {
         return server.links();
     }
 
+    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
+        var files = config.pki().identityOf("back-end", name);
+        try {
+            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
+                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
+                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.FRONT_END);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
+        }
+    }
+
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
@@ -160,6 +179,9 @@ public final class BackEnd implements AutoCloseable {
     public void update(BraidConfig newConfig) {
         config.set(newConfig);
         applySites(newConfig);
+        if (udpSecurity != null) {
+            udpSecurity.updateCrls(newConfig.pki().crls());
+        }
         LinkSettings settings = linkSettings(newConfig);
         for (TmpLink link : server.links()) {
             link.updateBlender(settings.blender());

@@ -13,6 +13,7 @@ import dev.braid.managers.config.Site;
 import dev.braid.managers.config.VersionedConfig;
 import dev.braid.runtime.Transport;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.List;
@@ -22,6 +23,10 @@ import java.util.function.UnaryOperator;
  * Everything in one JVM on loopback: a sample origin, a back-end, a front-end linked to it over
  * TMP, the redirector and the managers. Every node takes its configuration from the managers
  * over HTTP, exactly as separate processes would.
+ *
+ * <p>Unless the configuration names its own PKI, the demo makes a throw-away Braid CA in a
+ * temporary directory at start and issues its nodes' keys there ({@link #pkiDirectory()}), so
+ * that its TMP link runs encrypted (Noise IK over UDP) as a real installation's would.
  */
 public final class Demo implements AutoCloseable {
 
@@ -41,10 +46,20 @@ public final class Demo implements AutoCloseable {
     private final Nodes.Started frontEnd;
     private final Nodes.Started redirector;
     private final BraidConfig config;
+    private final java.nio.file.Path pki;
 
-    private Demo(Ports ports, Transport transport, UnaryOperator<BraidConfig> customize) throws Exception {
+    private Demo(Ports ports, Transport transport, UnaryOperator<BraidConfig> given) throws Exception {
         runtime = new NodeRuntime("demo", transport);
+        java.nio.file.Path pkiDir = null;
         try {
+            if (given.apply(config(0, 0, ports)).pki().equals(dev.braid.managers.config.PkiSettings.DEFAULT)) {
+                pkiDir = demoPki();
+            }
+            java.nio.file.Path nodeFiles = pkiDir == null ? null : pkiDir.resolve("nodes");
+            UnaryOperator<BraidConfig> customize = nodeFiles == null ? given : c -> given.apply(c).withPki(
+                    new dev.braid.managers.config.PkiSettings(nodeFiles.resolve("trust.pem").toString(),
+                            nodeFiles.resolve("{name}.crt").toString(), nodeFiles.resolve("{name}.key").toString(),
+                            null, null));
             SampleOrigin sample = runtime.add(SampleOrigin.start(runtime.loops(), loopback(ports.origin())));
             origin = sample.localAddress();
             // The back-end binds first so that the configuration can name its real port.
@@ -63,8 +78,37 @@ public final class Demo implements AutoCloseable {
                     managersUri);
         } catch (Exception | Error e) {
             runtime.close();
+            deleteTree(pkiDir);
             throw e;
         }
+        this.pki = pkiDir;
+    }
+
+    /** A throw-away CA with the demo's node keys: {@code nodes/<name>.key|.x25519.key|.crt} and {@code nodes/trust.pem}. */
+    private static java.nio.file.Path demoPki() throws IOException {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("braid-demo-pki");
+        try (dev.braid.managers.pki.CertificateAuthority ca = dev.braid.managers.pki.CertificateAuthority.init(
+                dir.resolve("ca"), "Braid demo CA", java.time.Duration.ofDays(30), java.time.Clock.systemUTC())) {
+            ca.issue(dev.braid.managers.pki.NodeRole.FRONT_END, "fe-1", java.time.Duration.ofDays(7), dir.resolve("nodes"));
+            ca.issue(dev.braid.managers.pki.NodeRole.BACK_END, "be-1", java.time.Duration.ofDays(7), dir.resolve("nodes"));
+        }
+        return dir;
+    }
+
+    private static void deleteTree(java.nio.file.Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // A temporary directory: the system cleans it up eventually.
+        }
+    }
+
+    /** The demo's own CA and node keys, or null when the configuration named a PKI. */
+    public java.nio.file.Path pkiDirectory() {
+        return pki;
     }
 
     public static Demo start(Ports ports, Transport transport) throws Exception {
@@ -137,7 +181,7 @@ public final class Demo implements AutoCloseable {
         return String.join("\n",
                 "Braid demo is running (all on loopback):",
                 "  sample origin   http://" + hostPort(origin),
-                "  back-end        TMP " + hostPort(backEnd.traffic()) + " (tcp)     admin http://" + hostPort(backEnd.admin()) + "/metrics",
+                "  back-end        TMP " + hostPort(backEnd.traffic()) + (pki != null ? " (udp, encrypted; tcp)" : " (udp+tcp)") + " admin http://" + hostPort(backEnd.admin()) + "/metrics",
                 "  front-end       http://" + hostPort(frontEnd.traffic()) + "        admin http://" + hostPort(frontEnd.admin()) + "/metrics",
                 "  redirector      DNS " + hostPort(redirector.traffic()) + " (udp+tcp) admin http://" + hostPort(redirector.admin()) + "/metrics",
                 "  managers        http://" + hostPort(managers.admin()) + "/api/v1/config",
@@ -160,5 +204,6 @@ public final class Demo implements AutoCloseable {
     @Override
     public void close() {
         runtime.close();
+        deleteTree(pki);
     }
 }

@@ -83,6 +83,8 @@ public final class FrontEnd implements AutoCloseable {
     private final Channel server;
     /** The HTTPS listener, or null when the front-end has no {@code https} settings. */
     private final ClientTls https;
+    /** The UDP carrier's Noise keys and peer checks; null without a PKI (plain text, logged loudly). */
+    private final dev.braid.tmp.UdpSecurity udpSecurity;
 
     private FrontEnd(Options options) {
         this.name = options.name();
@@ -93,6 +95,10 @@ public final class FrontEnd implements AutoCloseable {
                 this::schedule);
         // Background validations go at the lowest priority: no client is waiting for them.
         cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
+        this.udpSecurity = udpSecurity(options.config(), name);
+        if (udpSecurity != null) {
+            udpSecurity.registerMetrics(options.metrics());
+        }
         syncLinks(options.config());
         InetSocketAddress listen = options.listen() != null ? options.listen()
                 : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
@@ -149,6 +155,36 @@ public final class FrontEnd implements AutoCloseable {
                 Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
+    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
+        var files = config.pki().identityOf("front-end", name);
+        try {
+            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
+                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
+                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.BACK_END);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The link settings towards back-end {@code be}: encrypted with its static key, taken from its
+     * certificate at the {@code pki.certificate} path filled in for it; without that certificate the
+     * link runs over TCP only, and the log says why.
+     */
+    private LinkSettings linkSettings(BraidConfig config, String be) {
+        LinkSettings s = linkSettings(config);
+        if (udpSecurity == null) {
+            return s;
+        }
+        try {
+            return s.withDatagram(s.datagram().withSecurity(udpSecurity.towards(be,
+                    java.nio.file.Path.of(config.pki().identityOf("back-end", be).certificate()))));
+        } catch (java.io.IOException e) {
+            log.error("front-end {}: link to {} over TCP only: {}", name, be, e.getMessage());
+            return s.withDatagram(s.datagram().withUdp(false));
+        }
+    }
+
     private static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
@@ -163,6 +199,9 @@ public final class FrontEnd implements AutoCloseable {
             https.update(config);
         }
         state = next;
+        if (udpSecurity != null) {
+            udpSecurity.updateCrls(config.pki().crls());
+        }
         cache.update(next.node().cache());
         syncLinks(config);
         LinkSettings settings = linkSettings(config);
@@ -182,7 +221,7 @@ public final class FrontEnd implements AutoCloseable {
                 continue;
             }
             InetSocketAddress address = HostPort.parse("backEnds[" + be + "].listen", backEnd.listen());
-            links.put(be, TmpClient.start(loops, address, be, linkSettings(config), name,
+            links.put(be, TmpClient.start(loops, address, be, linkSettings(config, be), name,
                     new LinkCore.Listener() {
                         @Override
                         public TmpStreamHandler onStreamOpened(TmpStream stream) {

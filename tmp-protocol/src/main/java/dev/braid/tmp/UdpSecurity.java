@@ -10,6 +10,10 @@ import dev.braid.tmp.security.TmpStaticKeys;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Set;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -140,6 +144,49 @@ public final class UdpSecurity {
      */
     public static UdpSecurity load(NodeIdentity identity, PeerVerifier verifier) throws IOException {
         return of(identity.loadTmpStaticKey(), identity.current().certificate(), verifier);
+    }
+
+    /**
+     * A node's UDP security from its PKI files ({@code pki.certificate}, {@code pki.key},
+     * {@code pki.trustBundle}, {@code pki.crls}), or null when the certificate file does not exist:
+     * no PKI is set up, and the carrier runs in plain text (and says so loudly).
+     *
+     * @param acceptedRole the role of the peers this node talks to over TMP
+     * @throws IOException when the files exist but cannot be used, naming the file and what to do
+     */
+    public static UdpSecurity loadNode(Path certificate, Path key, Path trustBundle, List<String> crls,
+                                       String acceptedRole) throws IOException {
+        if (!Files.exists(certificate)) {
+            return null;
+        }
+        PeerVerifier verifier = PeerVerifier.load(trustBundle, Set.of(acceptedRole), Clock.systemUTC());
+        verifier.updateCrls(crls);
+        return load(NodeIdentity.load(certificate, key), verifier);
+    }
+
+    /** {@link #towards(String, X509Certificate)} with the responder's certificate read from {@code certificateFile} (PEM). */
+    public UdpSecurity towards(String responderName, Path certificateFile) throws IOException {
+        if (!Files.exists(certificateFile)) {
+            throw new IOException(certificateFile + ": no certificate of back-end " + responderName + " (expected: a "
+                    + "copy of its " + responderName + ".crt, whose X25519 key the front-end needs for the UDP handshake)");
+        }
+        X509Certificate cert;
+        try {
+            cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(certificateFile)));
+        } catch (CertificateException e) {
+            throw new IOException(certificateFile + ": unreadable certificate: " + e.getMessage(), e);
+        }
+        try {
+            return towards(responderName, cert);
+        } catch (PeerRejectedException e) {
+            throw new IOException(certificateFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Takes the CRLs of a new configuration ({@link PeerVerifier#updateCrls}); returns what was refused. */
+    public List<String> updateCrls(List<String> crls) {
+        return verifier.updateCrls(crls);
     }
 
     /**
