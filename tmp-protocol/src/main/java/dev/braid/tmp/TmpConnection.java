@@ -693,8 +693,8 @@ public final class TmpConnection implements DatagramEndpoint {
             } else {
                 queueHello();
             }
-            log.info("TMP link (udp) {} {} established ({} congestion control)", initiator ? "to" : "from", nodeName,
-                    recovery.controller().name());
+            log.info("TMP link (udp) {} {} established ({} congestion control, {})", initiator ? "to" : "from", nodeName,
+                    recovery.controller().name(), security != null ? "encrypted" : "PLAIN TEXT");
             events.established(TmpConnection.this);
         }
 

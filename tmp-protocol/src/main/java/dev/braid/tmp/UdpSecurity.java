@@ -161,7 +161,29 @@ public final class UdpSecurity {
         }
         PeerVerifier verifier = PeerVerifier.load(trustBundle, Set.of(acceptedRole), Clock.systemUTC());
         verifier.updateCrls(crls);
-        return load(NodeIdentity.load(certificate, key), verifier);
+        UdpSecurity security = load(NodeIdentity.load(certificate, key), verifier);
+        security.warmUp();
+        return security;
+    }
+
+    /**
+     * Runs one handshake with itself and one certificate check, off the event loops: the first
+     * handshake of a process otherwise pays for loading and compiling the crypto and PKIX code,
+     * which on a busy machine can outlast the UDP handshake timeout.
+     */
+    void warmUp() {
+        try {
+            byte[] prologue = new byte[1];
+            dev.braid.tmp.noise.NoiseIK i = dev.braid.tmp.noise.NoiseIK.initiator(prologue, staticKey,
+                    X25519Keys.generate(random), staticKey.publicKey());
+            dev.braid.tmp.noise.NoiseIK r = dev.braid.tmp.noise.NoiseIK.responder(prologue, staticKey,
+                    X25519Keys.generate(random));
+            r.readMessage(i.writeMessage(certificateDer));
+            i.readMessage(r.writeMessage(certificateDer));
+            verifier.verify(List.of(certificate), PeerVerifier.PeerSide.CLIENT, null);
+        } catch (dev.braid.tmp.noise.NoiseException | PeerRejectedException expected) {
+            // Its own role is not one it accepts: the check ran all the same.
+        }
     }
 
     /** {@link #towards(String, X509Certificate)} with the responder's certificate read from {@code certificateFile} (PEM). */
