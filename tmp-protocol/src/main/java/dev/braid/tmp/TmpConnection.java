@@ -201,7 +201,7 @@ public final class TmpConnection implements DatagramEndpoint {
         noise = NoiseIK.initiator(prologue(version, initialDcid, localCid), security.staticKey(),
                 X25519Keys.generate(security.random()), security.peerStaticKey());
         try {
-            handshakeMessage = noise.writeMessage(security.certificatePayload());
+            handshakeMessage = noise.writeMessage(security.initiationPayload());
         } catch (NoiseException e) {
             // Only a low-order static key of the responder gets here; its certificate was checked.
             throw new IllegalArgumentException("security: responder static key unusable: " + e.getMessage(), e);
@@ -551,6 +551,12 @@ public final class TmpConnection implements DatagramEndpoint {
         try {
             byte[] payload = n.readMessage(message);
             id = security.verifyPeer(payload, n.remoteStatic(), true);
+            if (!security.freshInitiation(n.remoteStatic(), payload)) {
+                security.count(UdpSecurity.Drop.REPLAY);
+                closeLocally(ResetCode.PROTOCOL_ERROR, "handshake replayed: message 1 of " + id
+                        + " not newer than one accepted before", false);
+                return;
+            }
             handshakeMessage = n.writeMessage(security.certificatePayload());
         } catch (NoiseException e) {
             security.count(UdpSecurity.Drop.HANDSHAKE);

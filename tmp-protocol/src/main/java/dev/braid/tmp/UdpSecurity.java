@@ -76,10 +76,18 @@ public final class UdpSecurity {
     private final SecureRandom random;
     private final Map<Drop, LongAdder> drops;
     private final Map<PeerRejectedException.Reason, LongAdder> refusals;
+    /**
+     * The newest initiation timestamp accepted per initiator static key (hex): a message 1 not newer
+     * is a replay (WireGuard's defence for IK, whose first message a responder cannot tell from a
+     * copy). One entry per front-end that completed a handshake, never per packet or source.
+     */
+    private final Map<String, Long> latestInitiation;
+    private final Clock clock;
 
     private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
                         byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
-                        Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals) {
+                        Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals,
+                        Map<String, Long> latestInitiation, Clock clock) {
         this.staticKey = staticKey;
         this.certificate = certificate;
         try {
@@ -105,6 +113,8 @@ public final class UdpSecurity {
         this.random = random;
         this.drops = drops;
         this.refusals = refusals;
+        this.latestInitiation = latestInitiation;
+        this.clock = clock;
     }
 
     /**
@@ -134,7 +144,8 @@ public final class UdpSecurity {
             refusals.put(r, new LongAdder());
         }
         return new UdpSecurity(staticKey, certificate, verifier, null, null, DEFAULT_KEY_UPDATE_PACKETS,
-                DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals);
+                DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals,
+                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC());
     }
 
     /**
@@ -223,13 +234,13 @@ public final class UdpSecurity {
         verifier.verify(List.of(responderCertificate), PeerVerifier.PeerSide.SERVER, responderName);
         byte[] key = TmpStaticKeys.certifiedKey(responderCertificate);
         return new UdpSecurity(staticKey, certificate, verifier, responderName, key, keyUpdatePackets,
-                keyUpdateInterval, random, drops, refusals);
+                keyUpdateInterval, random, drops, refusals, latestInitiation, clock);
     }
 
     /** The same with other key-update limits (defaults: 2^20 packets, 120 s). */
     public UdpSecurity withKeyUpdate(long packets, Duration interval) {
         return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
-                drops, refusals);
+                drops, refusals, latestInitiation, clock);
     }
 
     public long keyUpdatePackets() {
@@ -257,9 +268,44 @@ public final class UdpSecurity {
         return random;
     }
 
-    /** The handshake payload of this side: its certificate (DER). Peers hold the CA in their trust bundle. */
+    /** The responder's handshake payload: its certificate (DER). Peers hold the CA in their trust bundle. */
     byte[] certificatePayload() {
         return certificateDer.clone();
+    }
+
+    /**
+     * The initiator's handshake payload: the wall-clock time in milliseconds (u64, a value that only
+     * grows, as WireGuard's TAI64N timestamp) then its certificate (DER).
+     */
+    byte[] initiationPayload() {
+        byte[] p = new byte[8 + certificateDer.length];
+        long t = clock.millis();
+        for (int i = 0; i < 8; i++) {
+            p[i] = (byte) (t >>> (56 - 8 * i));
+        }
+        System.arraycopy(certificateDer, 0, p, 8, certificateDer.length);
+        return p;
+    }
+
+    /**
+     * Responder: whether an authenticated message 1 of the initiator with static key {@code staticKey}
+     * is newer than every one accepted before; if so it becomes the newest.
+     */
+    boolean freshInitiation(byte[] staticKey, byte[] payload) {
+        long t = 0;
+        for (int i = 0; i < 8; i++) {
+            t = (t << 8) | (payload[i] & 0xff);
+        }
+        long stamp = t;
+        boolean[] fresh = {false};
+        latestInitiation.compute(java.util.HexFormat.of().formatHex(staticKey), (k, old) -> {
+            if (old == null || stamp > old) {
+                fresh[0] = true;
+                return stamp;
+            }
+            return old;
+        });
+        return fresh[0];
     }
 
     /**
@@ -268,9 +314,14 @@ public final class UdpSecurity {
      */
     PeerIdentity verifyPeer(byte[] payload, byte[] staticKey, boolean peerIsInitiator) throws PeerRejectedException {
         X509Certificate cert;
+        int skip = peerIsInitiator ? 8 : 0;
+        if (payload.length <= skip) {
+            throw new PeerRejectedException(PeerRejectedException.Reason.NOT_A_NODE, "handshake payload of "
+                    + payload.length + " bytes (expected: a certificate)");
+        }
         try {
             cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(payload));
+                    .generateCertificate(new ByteArrayInputStream(payload, skip, payload.length - skip));
         } catch (CertificateException | ClassCastException e) {
             throw new PeerRejectedException(PeerRejectedException.Reason.NOT_A_NODE,
                     "handshake payload is no certificate: " + e.getMessage(), e);

@@ -252,6 +252,40 @@ class SecureUdpConnectionTest {
     }
 
     @Test
+    void aReplayedFirstMessageCreatesNoSecondLink() throws Exception {
+        UdpSecurity be = pki.responder("be");
+        try (UdpPair p = pair(11, pki.initiator("fe", "be"), be, "fe")) {
+            ByteBuf[] initial = {null};
+            p.net.taps[1] = d -> {
+                if (PacketHeader.isLong(d) && initial[0] == null) {
+                    initial[0] = d.copy(); // what an attacker on the path records
+                }
+                return d;
+            };
+            p.run(2);
+            assertTrue(p.server.isEstablished());
+            // The recorded INITIAL, sent again later (its token would still be valid): a fresh responder
+            // connection authenticates it, sees it is not newer than the last one of fe, and drops it.
+            TmpConnection again = TmpConnection.server(io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE,
+                    TestPki.with(LinkSettings.DEFAULT, be), "be", TmpServer.ROLE_BACK_END, stream -> null,
+                    new TmpConnection.Events() {
+                        @Override
+                        public void established(TmpConnection connection) {
+                        }
+
+                        @Override
+                        public void closed(TmpConnection connection, String reason) {
+                        }
+                    }, p.net.now, new java.util.Random(1));
+            again.receive(p.net.now, initial[0]);
+            assertTrue(again.isClosed());
+            assertTrue(again.closeReason().startsWith("handshake replayed"), again.closeReason());
+            assertEquals(1, be.dropped(UdpSecurity.Drop.REPLAY));
+            assertNull(again.poll(p.net.now, p.net.alloc), "no answer to a replay");
+        }
+    }
+
+    @Test
     void aLostHandshakeMessageIsSentAgain() throws Exception {
         try (UdpPair p = pair(10, pki.initiator("fe", "be"), pki.responder("be"), "fe")) {
             int[] dropped = {0, 0};
