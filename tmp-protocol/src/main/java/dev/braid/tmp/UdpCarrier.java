@@ -191,12 +191,13 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         int version = PacketHeader.version(d);
         long dcid = PacketHeader.destinationCid(d);
         long scid = PacketHeader.sourceCid(d);
-        if (!ctx.channel().isWritable()) {
-            // Answers wait for nothing: a flood that fills the socket gets no answers, not a queue.
-            security.count(UdpSecurity.Drop.NO_TOKEN);
-            return false;
-        }
+        // Answers are written only while the socket takes them: a flood that fills it gets no
+        // answers rather than a queue of them.
+        boolean writable = ctx.channel().isWritable();
         if (version != TmpConnection.VERSION) {
+            if (!writable) {
+                return false;
+            }
             ByteBuf vn = ctx.alloc().directBuffer(PacketHeader.LONG_HEADER_BYTES - 4 + 4 * TmpConnection.SUPPORTED_VERSIONS.length);
             vn.writeByte(PacketHeader.FLAG_LONG | PacketHeader.FLAG_FIXED | PacketHeader.TYPE_VERSION_NEGOTIATION);
             vn.writeInt(0);
@@ -218,6 +219,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
             }
         }
         security.count(UdpSecurity.Drop.NO_TOKEN);
+        if (!writable) {
+            return false;
+        }
         byte[] token = tokens.mint(sender, nowMillis);
         ByteBuf retry = ctx.alloc().directBuffer(PacketHeader.LONG_HEADER_BYTES + token.length);
         PacketHeader.writeLong(retry, PacketHeader.TYPE_RETRY, version, scid, dcid, 0);
