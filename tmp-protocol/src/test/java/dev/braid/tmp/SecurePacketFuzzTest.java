@@ -23,14 +23,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SecurePacketFuzzTest {
 
+    /** Keys and settings made once: loading and checking certificates per input would be most of the work. */
     private static final class Keys {
-        static final TestPki PKI;
+        static final LinkSettings CLIENT;
+        static final LinkSettings SERVER;
 
         static {
             try {
-                PKI = TestPki.create(Files.createTempDirectory("braid-fuzz-pki"));
+                TestPki pki = TestPki.create(Files.createTempDirectory("braid-fuzz-pki"));
+                CLIENT = TestPki.with(LinkSettings.DEFAULT, pki.initiator("fe", "be"));
+                SERVER = TestPki.with(LinkSettings.DEFAULT, pki.responder("be"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
         }
     }
@@ -39,8 +45,7 @@ class SecurePacketFuzzTest {
 
     private static UdpPair established() throws Exception {
         if (established == null || !established.server.isEstablished()) {
-            UdpPair p = new UdpPair(1, TestPki.with(LinkSettings.DEFAULT, Keys.PKI.initiator("fe", "be")),
-                    TestPki.with(LinkSettings.DEFAULT, Keys.PKI.responder("be")), "fe");
+            UdpPair p = new UdpPair(1, Keys.CLIENT, Keys.SERVER, "fe");
             p.run(1);
             established = p;
         }
@@ -53,8 +58,7 @@ class SecurePacketFuzzTest {
         TmpConnection target;
         UdpPair freshPair = null;
         if (fresh) {
-            freshPair = new UdpPair(2, TestPki.with(LinkSettings.DEFAULT, Keys.PKI.initiator("fe", "be")),
-                    TestPki.with(LinkSettings.DEFAULT, Keys.PKI.responder("be")), "fe");
+            freshPair = new UdpPair(2, Keys.CLIENT, Keys.SERVER, "fe");
             target = freshPair.server;
         } else {
             target = established().server;
