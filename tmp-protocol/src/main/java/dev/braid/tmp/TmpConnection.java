@@ -930,7 +930,11 @@ public final class TmpConnection implements DatagramEndpoint {
 
     private void writeHeader(ByteBuf out, long pn) {
         if (protection != null) {
+            long phase = protection.sendPhase();
             PacketHeader.writeShort(out, peerCid, pn, protection.sendKeyPhase(now, pn, recovery.largestAcked()));
+            if (protection.sendPhase() != phase) {
+                security.countKeyUpdate();
+            }
             return;
         }
         boolean longHeader = state == State.HANDSHAKE || helloPending;

@@ -83,11 +83,12 @@ public final class UdpSecurity {
      */
     private final Map<String, Long> latestInitiation;
     private final Clock clock;
+    private final LongAdder keyUpdates;
 
     private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
                         byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
                         Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals,
-                        Map<String, Long> latestInitiation, Clock clock) {
+                        Map<String, Long> latestInitiation, Clock clock, LongAdder keyUpdates) {
         this.staticKey = staticKey;
         this.certificate = certificate;
         try {
@@ -115,6 +116,7 @@ public final class UdpSecurity {
         this.refusals = refusals;
         this.latestInitiation = latestInitiation;
         this.clock = clock;
+        this.keyUpdates = keyUpdates;
     }
 
     /**
@@ -145,7 +147,7 @@ public final class UdpSecurity {
         }
         return new UdpSecurity(staticKey, certificate, verifier, null, null, DEFAULT_KEY_UPDATE_PACKETS,
                 DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals,
-                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC());
+                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC(), new LongAdder());
     }
 
     /**
@@ -234,13 +236,13 @@ public final class UdpSecurity {
         verifier.verify(List.of(responderCertificate), PeerVerifier.PeerSide.SERVER, responderName);
         byte[] key = TmpStaticKeys.certifiedKey(responderCertificate);
         return new UdpSecurity(staticKey, certificate, verifier, responderName, key, keyUpdatePackets,
-                keyUpdateInterval, random, drops, refusals, latestInitiation, clock);
+                keyUpdateInterval, random, drops, refusals, latestInitiation, clock, keyUpdates);
     }
 
     /** The same with other key-update limits (defaults: 2^20 packets, 120 s). */
     public UdpSecurity withKeyUpdate(long packets, Duration interval) {
         return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
-                drops, refusals, latestInitiation, clock);
+                drops, refusals, latestInitiation, clock, keyUpdates);
     }
 
     public long keyUpdatePackets() {
@@ -339,6 +341,15 @@ public final class UdpSecurity {
         refusals.get(reason).increment();
     }
 
+    void countKeyUpdate() {
+        keyUpdates.increment();
+    }
+
+    /** Key updates this node's links made in their sending direction, since start. */
+    public long keyUpdates() {
+        return keyUpdates.sum();
+    }
+
     /** Datagrams dropped for {@code drop} since start, by every link of this node. */
     public long dropped(Drop drop) {
         return drops.get(drop).sum();
@@ -351,7 +362,7 @@ public final class UdpSecurity {
 
     /**
      * Registers {@code braid_tmp_packets_dropped_total{reason}} and
-     * {@code braid_tmp_peers_refused_total{reason}}.
+     * {@code braid_tmp_peers_refused_total{reason}} and {@code braid_tmp_key_updates_total}.
      */
     public void registerMetrics(Metrics metrics) {
         metrics.counters("braid_tmp_packets_dropped_total",
@@ -367,6 +378,8 @@ public final class UdpSecurity {
                             (double) n.sum()));
                     return m;
                 }, "reason");
+        metrics.counters("braid_tmp_key_updates_total", "Key updates of UDP links in their sending direction",
+                () -> Map.of(List.of(), (double) keyUpdates.sum()));
     }
 
     @Override

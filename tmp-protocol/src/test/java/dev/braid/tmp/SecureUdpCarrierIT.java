@@ -109,6 +109,34 @@ class SecureUdpCarrierIT {
     }
 
     @Test
+    void keysRotateUnderLoadOverRealSockets() throws Exception {
+        EventLoops loops = loops();
+        UdpSecurity be = pki.responder("be").withKeyUpdate(64, Duration.ofSeconds(120));
+        UdpSecurity fe = pki.initiator("fe", "be").withKeyUpdate(64, Duration.ofSeconds(120));
+        TmpServer server = server(loops, be);
+        TmpLink link = client(loops, server.localAddress(), "fe", fe).awaitLink().get(10, TimeUnit.SECONDS);
+        List<java.util.concurrent.CompletableFuture<Void>> echoes = new ArrayList<>();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+        resources.add(threads::shutdownNow);
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            echoes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    echo(link, 700_000 + n);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, threads));
+        }
+        for (var e : echoes) {
+            e.get(30, TimeUnit.SECONDS);
+        }
+        assertTrue(fe.keyUpdates() >= 3, "front-end key updates: " + fe.keyUpdates());
+        assertTrue(be.keyUpdates() >= 3, "back-end key updates: " + be.keyUpdates());
+        assertEquals(0, be.dropped(UdpSecurity.Drop.UNDECRYPTABLE) + fe.dropped(UdpSecurity.Drop.UNDECRYPTABLE));
+    }
+
+    @Test
     void unknownExpiredRevokedAndWrongRolePeersGetNoLink() throws Exception {
         EventLoops loops = loops();
         UdpSecurity be = pki.responder("be");
