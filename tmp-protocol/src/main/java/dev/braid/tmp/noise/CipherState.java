@@ -43,10 +43,6 @@ public final class CipherState {
         this.n = 0;
     }
 
-    public boolean hasKey() {
-        return key != null;
-    }
-
     /** EncryptWithAd(ad, plaintext): ciphertext with its tag, nonce n, then n + 1. */
     public byte[] encryptWithAd(byte[] ad, byte[] plaintext) {
         if (key == null) {

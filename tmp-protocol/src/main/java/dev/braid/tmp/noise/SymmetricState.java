@@ -50,10 +50,6 @@ final class SymmetricState {
         return p;
     }
 
-    boolean hasKey() {
-        return cipher.hasKey();
-    }
-
     /** Split(): the initiator's sending key first, then the responder's. */
     byte[][] split() {
         return hkdf(ck, new byte[0], 2);

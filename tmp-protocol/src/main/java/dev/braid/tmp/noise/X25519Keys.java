@@ -43,11 +43,6 @@ public final class X25519Keys {
         return publicKey.clone();
     }
 
-    /** The private scalar; callers that store it must keep it secret. */
-    public byte[] privateKey() {
-        return privateKey.clone();
-    }
-
     /**
      * DH(this, remote) per the Noise spec §12.1.
      *
@@ -62,14 +57,9 @@ public final class X25519Keys {
         return out;
     }
 
-    /** Hex of the public key, as logs and errors show it. */
-    public static String hex(byte[] publicKey) {
-        return HexFormat.of().formatHex(publicKey);
-    }
-
     @Override
     public String toString() {
-        return "X25519 " + hex(publicKey);
+        return "X25519 " + HexFormat.of().formatHex(publicKey);
     }
 
     @Override
