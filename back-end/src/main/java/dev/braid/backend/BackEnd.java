@@ -75,6 +75,8 @@ public final class BackEnd implements AutoCloseable {
     private final TmpServer server;
     /** TLS of the TMP links over TCP, or null when this node has no certificate. */
     private final LinkTls tls;
+    /** The UDP carrier's Noise keys and peer checks; null without a PKI (plain text, logged loudly). */
+    private final dev.braid.tmp.UdpSecurity udpSecurity;
     private boolean closed;
 
     private BackEnd(Options options) {
@@ -88,8 +90,14 @@ public final class BackEnd implements AutoCloseable {
         CertificateFiles identity = pki.identityOf(PeerIdentity.BACK_END, name);
         this.tls = LinkTls.forNode(PeerIdentity.BACK_END, name, identity.certificate(), identity.key(), pki.trustBundle(),
                 pki.crls(), Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        this.udpSecurity = udpSecurity(options.config(), name);
+        LinkSettings link = linkSettings(options.config());
+        if (udpSecurity != null) {
+            link = link.withDatagram(link.datagram().withSecurity(udpSecurity));
+            udpSecurity.registerMetrics(options.metrics());
+        }
         try {
-            this.server = TmpServer.start(options.loops(), options.listen(), linkSettings(options.config()), name,
+            this.server = TmpServer.start(options.loops(), options.listen(), link, name,
                     new LinkCore.Listener() {
                         @Override
                         public TmpStreamHandler onStreamOpened(TmpStream stream) {
@@ -167,6 +175,17 @@ public final class BackEnd implements AutoCloseable {
         return server.links();
     }
 
+    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
+        var files = config.pki().identityOf("back-end", name);
+        try {
+            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
+                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
+                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.FRONT_END);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
+        }
+    }
+
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
@@ -180,6 +199,9 @@ public final class BackEnd implements AutoCloseable {
     public void update(BraidConfig newConfig) {
         config.set(newConfig);
         applySites(newConfig);
+        if (udpSecurity != null) {
+            udpSecurity.updateCrls(newConfig.pki().crls());
+        }
         if (tls != null) {
             // New CRLs close the links of peers they revoke; paths in pki take effect at restart.
             tls.updateCrls(newConfig.pki().crls());

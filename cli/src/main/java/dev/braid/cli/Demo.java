@@ -147,7 +147,7 @@ public final class Demo implements AutoCloseable {
         return String.join("\n",
                 "Braid demo is running (all on loopback):",
                 "  sample origin   http://" + hostPort(origin),
-                "  back-end        TMP " + hostPort(backEnd.traffic()) + " (udp+tcp) admin http://" + hostPort(backEnd.admin()) + "/metrics",
+                "  back-end        TMP " + hostPort(backEnd.traffic()) + " (udp with Noise IK, tcp with TLS) admin http://" + hostPort(backEnd.admin()) + "/metrics",
                 "  front-end       http://" + hostPort(frontEnd.traffic()) + "        admin http://" + hostPort(frontEnd.admin()) + "/metrics",
                 "  redirector      DNS " + hostPort(redirector.traffic()) + " (udp+tcp) admin http://" + hostPort(redirector.admin()) + "/metrics",
                 "  managers        http://" + hostPort(managers.admin()) + "/api/v1/config",

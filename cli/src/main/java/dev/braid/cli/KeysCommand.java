@@ -147,6 +147,8 @@ final class KeysCommand implements Runnable {
                 out().println("issued " + e.role().label() + " " + e.name() + ": serial " + e.serialHex() + ", CA "
                         + e.authority() + ", valid until " + e.notAfter().truncatedTo(ChronoUnit.SECONDS));
                 out().println("  key          " + files.key() + " (mode 0600)");
+                out().println("  UDP key      " + files.key().resolveSibling(e.name() + CertificateAuthority.TMP_KEY_SUFFIX)
+                        + " (X25519, mode 0600)");
                 out().println("  certificate  " + files.certificate());
                 out().println("  trust bundle " + files.trustBundle());
             }

@@ -89,6 +89,8 @@ public final class FrontEnd implements AutoCloseable {
     private final ClientTls https;
     /** TLS of the TMP links over TCP, or null when this node has no certificate. */
     private final LinkTls linkTls;
+    /** The UDP carrier's Noise keys and peer checks; null without a PKI (plain text, logged loudly). */
+    private final dev.braid.tmp.UdpSecurity udpSecurity;
 
     private FrontEnd(Options options) {
         this.name = options.name();
@@ -106,6 +108,10 @@ public final class FrontEnd implements AutoCloseable {
         options.metrics().gauge("braid_link_tcp_tls",
                 "1 when TMP links over TCP use TLS with this node's certificate, 0 in clear text",
                 () -> linkTls == null ? 0 : 1);
+        this.udpSecurity = udpSecurity(options.config(), name);
+        if (udpSecurity != null) {
+            udpSecurity.registerMetrics(options.metrics());
+        }
         syncLinks(options.config());
         InetSocketAddress listen = options.listen() != null ? options.listen()
                 : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
@@ -163,6 +169,36 @@ public final class FrontEnd implements AutoCloseable {
                 Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
+    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
+        var files = config.pki().identityOf("front-end", name);
+        try {
+            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
+                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
+                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.BACK_END);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The link settings towards back-end {@code be}: encrypted with its static key, taken from its
+     * certificate at the {@code pki.certificate} path filled in for it; without that certificate the
+     * link runs over TCP only, and the log says why.
+     */
+    private LinkSettings linkSettings(BraidConfig config, String be) {
+        LinkSettings s = linkSettings(config);
+        if (udpSecurity == null) {
+            return s;
+        }
+        try {
+            return s.withDatagram(s.datagram().withSecurity(udpSecurity.towards(be,
+                    java.nio.file.Path.of(config.pki().identityOf("back-end", be).certificate()))));
+        } catch (java.io.IOException e) {
+            log.error("front-end {}: link to {} over TCP only: {}", name, be, e.getMessage());
+            return s.withDatagram(s.datagram().withUdp(false));
+        }
+    }
+
     private static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
         return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
@@ -177,6 +213,9 @@ public final class FrontEnd implements AutoCloseable {
             https.update(config);
         }
         state = next;
+        if (udpSecurity != null) {
+            udpSecurity.updateCrls(config.pki().crls());
+        }
         cache.update(next.node().cache());
         if (linkTls != null) {
             // New CRLs close the links of peers they revoke; paths in pki take effect at restart.
@@ -200,7 +239,7 @@ public final class FrontEnd implements AutoCloseable {
                 continue;
             }
             InetSocketAddress address = HostPort.parse("backEnds[" + be + "].listen", backEnd.listen());
-            links.put(be, TmpClient.start(loops, address, be, linkSettings(config), name,
+            links.put(be, TmpClient.start(loops, address, be, linkSettings(config, be), name,
                     new LinkCore.Listener() {
                         @Override
                         public TmpStreamHandler onStreamOpened(TmpStream stream) {

@@ -19,15 +19,17 @@ import java.time.Duration;
  * @param udpProbeInterval       while a link runs on TCP, UDP is tried again this often (default 60 s)
  * @param qosInterval            how often each side sends a QOS report (default 1 s)
  * @param socketBufferBytes      requested UDP socket send and receive buffer (default 4 MiB; the kernel may cap it)
+ * @param security               the node's Noise IK keys, certificate and peer checks; null (the default)
+ *                               runs the carrier in plain text, which the carrier logs as a warning
  */
 public record DatagramSettings(boolean udp, CongestionControl congestionControl, int maxFlows, int initialWindowPackets,
                                Duration initialRtt, Duration maxAckDelay, Duration pacingQuantum,
                                double bbrLossThreshold, Duration handshakeTimeout, Duration udpProbeInterval,
-                               Duration qosInterval, int socketBufferBytes) {
+                               Duration qosInterval, int socketBufferBytes, UdpSecurity security) {
 
     public static final DatagramSettings DEFAULT = new DatagramSettings(true, CongestionControl.DEFAULT, 128, 10,
             Duration.ofMillis(333), Duration.ofMillis(25), Duration.ofMillis(1), 0.1, Duration.ofSeconds(2),
-            Duration.ofSeconds(60), Duration.ofSeconds(1), 4 * 1024 * 1024);
+            Duration.ofSeconds(60), Duration.ofSeconds(1), 4 * 1024 * 1024, null);
 
     public DatagramSettings {
         if (congestionControl == null) {
@@ -58,26 +60,32 @@ public record DatagramSettings(boolean udp, CongestionControl congestionControl,
 
     public DatagramSettings withCongestionControl(CongestionControl c) {
         return new DatagramSettings(udp, c, maxFlows, initialWindowPackets, initialRtt, maxAckDelay, pacingQuantum,
-                bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes);
+                bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
     }
 
     public DatagramSettings withUdp(boolean on) {
         return new DatagramSettings(on, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
     }
 
     public DatagramSettings withMaxFlows(int n) {
         return new DatagramSettings(udp, congestionControl, n, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
     }
 
     public DatagramSettings withHandshakeTimeout(Duration d) {
         return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, d, udpProbeInterval, qosInterval, socketBufferBytes);
+                pacingQuantum, bbrLossThreshold, d, udpProbeInterval, qosInterval, socketBufferBytes, security);
+    }
+
+    /** The same with UDP encryption: {@code s} for every link of the carrier, or null for plain text. */
+    public DatagramSettings withSecurity(UdpSecurity s) {
+        return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, s);
     }
 
     public DatagramSettings withUdpProbeInterval(Duration d) {
         return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, d, qosInterval, socketBufferBytes);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, d, qosInterval, socketBufferBytes, security);
     }
 }

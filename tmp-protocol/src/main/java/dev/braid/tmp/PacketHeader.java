@@ -3,24 +3,30 @@ package dev.braid.tmp;
 import io.netty.buffer.ByteBuf;
 
 /**
- * The header of a TMP datagram (UDP carrier). Laid out so that the security layer can authenticate
- * the whole header as associated data and encrypt the payload (AEAD) without moving a byte:
+ * The header of a TMP datagram (UDP carrier). Laid out so that the security layer authenticates
+ * the whole header as associated data and encrypts the payload (AEAD) without moving a byte:
  *
  * <pre>
- * long header (handshake, version negotiation):
- *   flags u8 | version u32 | destination connection id (8) | source connection id (8) | packet number u32 | payload [| AEAD tag]
+ * long header (handshake, retry, version negotiation):
+ *   flags u8 | version u32 | destination connection id (8) | source connection id (8) | packet number u32 | payload
  * short header (everything after the handshake):
- *   flags u8 | destination connection id (8) | packet number u32 | payload [| AEAD tag]
+ *   flags u8 | destination connection id (8) | packet number u32 | payload [| AEAD tag (16)]
  *
  * flags: 0x80 long header, 0x40 fixed bit (always 1: tells TMP from stray traffic),
- *        0x30 long packet type (0 INITIAL, 1 VERSION_NEGOTIATION), 0x04 key phase (reserved for
- *        key updates), 0x03 reserved (0)
+ *        0x30 long packet type (0 INITIAL, 1 VERSION_NEGOTIATION, 2 HANDSHAKE, 3 RETRY),
+ *        0x04 key phase (short header: which key sealed the packet), 0x03 reserved (0)
  * </pre>
  *
  * A version negotiation packet has version 0, the connection ids swapped, and lists the supported
  * versions (u32 each) instead of a packet number and payload. Packet numbers travel as their low 32
- * bits and are expanded against the largest received (RFC 9000 §A.3). The AEAD tag slot
- * ({@link #AEAD_TAG_BYTES}) is empty until encryption arrives; the header stays its associated data.
+ * bits and are expanded against the largest received (RFC 9000 §A.3).
+ *
+ * <p>With encryption ({@link UdpSecurity}) the handshake rides in long-header packets whose packet
+ * number field is 0: INITIAL carries {@code token length u16 | token | Noise IK message 1}, HANDSHAKE
+ * carries message 2, RETRY carries a fresh address token; every other packet has a short header
+ * and is sealed with ChaCha20-Poly1305, the packet number as nonce and the header as associated
+ * data, followed by its {@link #AEAD_TAG_BYTES}-byte tag. Without encryption (plain text) the
+ * handshake is HELLO frames in INITIAL packets and there is no tag.
  */
 public final class PacketHeader {
 
@@ -29,13 +35,17 @@ public final class PacketHeader {
     public static final int TYPE_MASK = 0x30;
     public static final int TYPE_INITIAL = 0x00;
     public static final int TYPE_VERSION_NEGOTIATION = 0x10;
+    public static final int TYPE_HANDSHAKE = 0x20;
+    public static final int TYPE_RETRY = 0x30;
     public static final int KEY_PHASE = 0x04;
 
     public static final int CID_BYTES = 8;
     public static final int LONG_HEADER_BYTES = 1 + 4 + CID_BYTES + CID_BYTES + 4;
     public static final int SHORT_HEADER_BYTES = 1 + CID_BYTES + 4;
-    /** Bytes reserved after the payload for the authentication tag once packets are encrypted (none yet). */
-    public static final int AEAD_TAG_BYTES = 0;
+    /** Bytes after the payload of an encrypted short-header packet: the Poly1305 tag. */
+    public static final int AEAD_TAG_BYTES = 16;
+    /** Bytes of the INITIAL's token length field. */
+    static final int TOKEN_LENGTH_BYTES = 2;
 
     private PacketHeader() {
     }
@@ -77,7 +87,11 @@ public final class PacketHeader {
     }
 
     static void writeShort(ByteBuf out, long dcid, long pn) {
-        out.writeByte(FLAG_FIXED);
+        writeShort(out, dcid, pn, false);
+    }
+
+    static void writeShort(ByteBuf out, long dcid, long pn, boolean keyPhase) {
+        out.writeByte(FLAG_FIXED | (keyPhase ? KEY_PHASE : 0));
         out.writeLong(dcid);
         out.writeInt((int) pn);
     }

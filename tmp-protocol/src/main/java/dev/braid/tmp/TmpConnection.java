@@ -1,5 +1,12 @@
 package dev.braid.tmp;
 
+import dev.braid.tmp.noise.NoiseException;
+import dev.braid.tmp.noise.NoiseIK;
+import dev.braid.tmp.noise.PacketProtection;
+import dev.braid.tmp.noise.ReplayWindow;
+import dev.braid.tmp.noise.X25519Keys;
+import dev.braid.tmp.security.PeerIdentity;
+import dev.braid.tmp.security.PeerRejectedException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.EventExecutor;
@@ -22,6 +29,14 @@ import java.util.Random;
  * with a pluggable {@link CongestionController} and a {@link Pacer}, QoS reports in both directions,
  * keepalive and idle timeout, and the carrier-independent {@link LinkCore} (streams, flow control,
  * the blender) whose frames are recorded per packet and re-sent, not the packets, when lost.
+ *
+ * <p>With {@link DatagramSettings#security()} set, the link is encrypted and authenticated
+ * (docs/security.md): a Noise IK handshake (the initiator's INITIAL, a RETRY when the responder's
+ * driver wants an address token, the responder's HANDSHAKE) carries both certificates, which the
+ * {@code PeerVerifier} checks against the static keys Noise authenticated; then every packet is
+ * sealed ({@link PacketProtection}), checked against a replay window ({@link ReplayWindow}), and
+ * keys are updated by packet count and time. Packets that fail are dropped and counted
+ * ({@link UdpSecurity.Drop}); the link goes on. Without it the link runs in plain text.
  *
  * <p>Confined to one thread, the driver's. Guarantees: a lost packet stalls only the streams whose
  * frames it carried; memory per link is bounded by the window (packets in flight), flow-control
@@ -82,6 +97,23 @@ public final class TmpConnection implements DatagramEndpoint {
     private final Pacer pacer;
     private final int maxDatagram;
 
+    // Security (null / unused in plain text).
+    private final UdpSecurity security;
+    private final int tagBytes;
+    private NoiseIK noise;
+    /** Client: the INITIAL's Noise message 1; server: the HANDSHAKE's message 2. Re-sent until answered. */
+    private byte[] handshakeMessage;
+    private boolean handshakeMessagePending;
+    private long handshakeResendAt = Long.MAX_VALUE;
+    private long handshakeResendInterval;
+    private byte[] retryToken = new byte[0];
+    private int retries;
+    private PacketProtection protection;
+    private final ReplayWindow replay = new ReplayWindow();
+    private PeerIdentity peerIdentity;
+    /** Retries a client follows per handshake; more means something answers with tokens that never work. */
+    static final int MAX_RETRIES = 3;
+
     // Handshake.
     private byte[] hello;
     private boolean helloPending;
@@ -131,7 +163,9 @@ public final class TmpConnection implements DatagramEndpoint {
         this.events = events;
         this.random = random;
         this.localCid = random.nextLong();
-        this.maxDatagram = PacketHeader.LONG_HEADER_BYTES + settings.packetBytes() + PacketHeader.AEAD_TAG_BYTES;
+        this.security = dgram.security();
+        this.tagBytes = security != null ? PacketHeader.AEAD_TAG_BYTES : 0;
+        this.maxDatagram = PacketHeader.LONG_HEADER_BYTES + settings.packetBytes() + tagBytes;
         CongestionController cc = dgram.congestionControl().create(dgram, maxDatagram);
         this.recovery = new Recovery(dgram, cc, new RecoveryEvents());
         this.pacer = new Pacer(dgram.pacingQuantum().toNanos(), maxDatagram);
@@ -142,8 +176,38 @@ public final class TmpConnection implements DatagramEndpoint {
         if (initiator) {
             this.peerCid = random.nextLong();
             this.initialDcid = peerCid;
-            queueHello();
+            if (security != null) {
+                if (security.peerStaticKey() == null) {
+                    throw new IllegalArgumentException("security: " + security
+                            + " (expected: the responder's static key, UdpSecurity.towards)");
+                }
+                startHandshake();
+            } else {
+                queueHello();
+            }
         }
+    }
+
+    /** Noise's prologue: both sides must agree on the version and connection ids, or the handshake fails. */
+    private static byte[] prologue(int version, long initialDcid, long clientCid) {
+        byte[] tag = "braid tmp udp".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        ByteBuf b = io.netty.buffer.Unpooled.wrappedBuffer(new byte[tag.length + 4 + 16]).clear();
+        b.writeBytes(tag).writeInt(version).writeLong(initialDcid).writeLong(clientCid);
+        return b.array();
+    }
+
+    /** Client: a new Noise IK handshake and its message 1, carrying this node's certificate. */
+    private void startHandshake() {
+        noise = NoiseIK.initiator(prologue(version, initialDcid, localCid), security.staticKey(),
+                X25519Keys.generate(security.random()), security.peerStaticKey());
+        try {
+            handshakeMessage = noise.writeMessage(security.initiationPayload());
+        } catch (NoiseException e) {
+            // Only a low-order static key of the responder gets here; its certificate was checked.
+            throw new IllegalArgumentException("security: responder static key unusable: " + e.getMessage(), e);
+        }
+        handshakeMessagePending = true;
+        handshakeResendInterval = dgram.initialRtt().toNanos();
     }
 
     /**
@@ -229,6 +293,25 @@ public final class TmpConnection implements DatagramEndpoint {
         return version;
     }
 
+    /** Whether packets are encrypted (a {@link UdpSecurity} is configured). */
+    public boolean isEncrypted() {
+        return security != null;
+    }
+
+    /** The peer as its certificate names it once the handshake verified it; null in plain text. */
+    public PeerIdentity peerIdentity() {
+        return peerIdentity;
+    }
+
+    /** Key updates made by this side and by the peer (0 in plain text). */
+    public long keyUpdatesSent() {
+        return protection == null ? 0 : protection.sendPhase();
+    }
+
+    public long keyUpdatesReceived() {
+        return protection == null ? 0 : protection.receivePhase();
+    }
+
     /** This side's measurement of its sending direction. Any thread. */
     public QosReport localQos() {
         return publishedLocalQos;
@@ -296,6 +379,10 @@ public final class TmpConnection implements DatagramEndpoint {
     }
 
     private void receivePacket(ByteBuf d) throws TmpProtocolException {
+        if (security != null) {
+            receiveProtected(d);
+            return;
+        }
         boolean longHeader = PacketHeader.isLong(d);
         long dcid = PacketHeader.destinationCid(d);
         if (longHeader) {
@@ -334,10 +421,14 @@ public final class TmpConnection implements DatagramEndpoint {
             d.skipBytes(1 + PacketHeader.CID_BYTES);
         }
         long pn = PacketHeader.decodePacketNumber(largestReceived, d.readUnsignedInt());
+        receiveFrames(d, pn);
+    }
+
+    /** The payload of an accepted packet (decrypted when encrypted): frames, then acknowledgement bookkeeping. */
+    private void receiveFrames(ByteBuf d, long pn) throws TmpProtocolException {
         if (pn < minAcceptedPn || received.contains(pn)) {
             return; // a duplicate, or older than anything still acknowledged
         }
-        d.writerIndex(d.writerIndex() - PacketHeader.AEAD_TAG_BYTES);
         elicitingInPacket = false;
         lastReceive = now;
         int frameBytes = d.readableBytes();
@@ -382,6 +473,161 @@ public final class TmpConnection implements DatagramEndpoint {
         return Math.max(Recovery.GRANULARITY, Math.min(max, rtt.min() / 4));
     }
 
+    /** Encrypted link: handshake packets in long headers, sealed packets in short ones. */
+    private void receiveProtected(ByteBuf d) throws TmpProtocolException {
+        int start = d.readerIndex();
+        int flags = d.getUnsignedByte(start);
+        long dcid = PacketHeader.destinationCid(d);
+        if ((flags & PacketHeader.FLAG_LONG) != 0) {
+            if (d.readableBytes() < PacketHeader.LONG_HEADER_BYTES) {
+                if (d.readableBytes() >= PacketHeader.LONG_HEADER_BYTES - 4
+                        && PacketHeader.version(d) == 0 && (flags & PacketHeader.TYPE_MASK) == PacketHeader.TYPE_VERSION_NEGOTIATION) {
+                    return; // an empty version list: nothing to pick from
+                }
+                security.count(UdpSecurity.Drop.TRUNCATED);
+                return;
+            }
+            int v = PacketHeader.version(d);
+            long scid = PacketHeader.sourceCid(d);
+            int type = flags & PacketHeader.TYPE_MASK;
+            if (v == 0 && type == PacketHeader.TYPE_VERSION_NEGOTIATION) {
+                versionNegotiation(d, dcid, scid);
+            } else if (type == PacketHeader.TYPE_INITIAL && !initiator) {
+                initialReceived(d, v, dcid, scid);
+            } else if (type == PacketHeader.TYPE_RETRY && initiator) {
+                retryReceived(d, v, dcid, scid);
+            } else if (type == PacketHeader.TYPE_HANDSHAKE && initiator) {
+                handshakeReceived(d, v, dcid, scid);
+            }
+            return;
+        }
+        if (protection == null || dcid != localCid && dcid != initialDcid) {
+            return; // not (yet) a link with keys: nothing to decrypt with
+        }
+        if (d.readableBytes() < PacketHeader.SHORT_HEADER_BYTES + tagBytes) {
+            security.count(UdpSecurity.Drop.TRUNCATED);
+            return;
+        }
+        long pn = PacketHeader.decodePacketNumber(largestReceived, d.getUnsignedInt(start + 1 + PacketHeader.CID_BYTES));
+        if (replay.check(pn) != ReplayWindow.Verdict.NEW) {
+            security.count(UdpSecurity.Drop.REPLAY);
+            return;
+        }
+        if (!protection.open(d, start, PacketHeader.SHORT_HEADER_BYTES, pn, (flags & PacketHeader.KEY_PHASE) != 0, now)) {
+            security.count(UdpSecurity.Drop.UNDECRYPTABLE);
+            return;
+        }
+        replay.mark(pn);
+        d.skipBytes(PacketHeader.SHORT_HEADER_BYTES);
+        receiveFrames(d, pn);
+    }
+
+    /** Server: the client's INITIAL (Noise message 1), or a copy of it when our HANDSHAKE was lost. */
+    private void initialReceived(ByteBuf d, int v, long dcid, long scid) {
+        if (peerKnown) {
+            if (dcid == initialDcid && scid == peerCid && handshakeMessage != null) {
+                handshakeMessagePending = true; // the client did not get message 2: send it again
+            }
+            return;
+        }
+        if (!isSupported(v)) {
+            pendingVersionNegotiation = v;
+            vnDcid = scid;
+            vnScid = dcid;
+            return;
+        }
+        d.skipBytes(PacketHeader.LONG_HEADER_BYTES);
+        if (d.readableBytes() < PacketHeader.TOKEN_LENGTH_BYTES
+                || d.readableBytes() < PacketHeader.TOKEN_LENGTH_BYTES + d.getUnsignedShort(d.readerIndex())) {
+            security.count(UdpSecurity.Drop.TRUNCATED);
+            closeLocally(ResetCode.PROTOCOL_ERROR, "truncated INITIAL", false);
+            return;
+        }
+        d.skipBytes(PacketHeader.TOKEN_LENGTH_BYTES + d.getUnsignedShort(d.readerIndex())); // the driver checked it
+        byte[] message = new byte[d.readableBytes()];
+        d.readBytes(message);
+        NoiseIK n = NoiseIK.responder(prologue(v, dcid, scid), security.staticKey(), X25519Keys.generate(security.random()));
+        PeerIdentity id;
+        try {
+            byte[] payload = n.readMessage(message);
+            id = security.verifyPeer(payload, n.remoteStatic(), true);
+            if (!security.freshInitiation(n.remoteStatic(), payload)) {
+                security.count(UdpSecurity.Drop.REPLAY);
+                closeLocally(ResetCode.PROTOCOL_ERROR, "handshake replayed: message 1 of " + id
+                        + " not newer than one accepted before", false);
+                return;
+            }
+            handshakeMessage = n.writeMessage(security.certificatePayload());
+        } catch (NoiseException e) {
+            security.count(UdpSecurity.Drop.HANDSHAKE);
+            closeLocally(ResetCode.PROTOCOL_ERROR, "handshake failed: " + e.getMessage(), false);
+            return;
+        } catch (PeerRejectedException e) {
+            security.countRefusal(e.reason());
+            log.warn("TMP link (udp) from {}: refused: {} ({})", Long.toHexString(scid), e.getMessage(), e.reason());
+            closeLocally(ResetCode.PROTOCOL_ERROR, "peer refused: " + e.getMessage(), false);
+            return;
+        }
+        version = v;
+        peerCid = scid;
+        initialDcid = dcid;
+        peerKnown = true;
+        peerIdentity = id;
+        handshakeMessagePending = true;
+        protection = new PacketProtection(n.split(), security.keyUpdatePackets(),
+                security.keyUpdateInterval().toNanos(), maxDatagram, now);
+    }
+
+    /** Client: the server wants an address token first; send message 1 again with it. */
+    private void retryReceived(ByteBuf d, int v, long dcid, long scid) {
+        if (protection != null || state != State.HANDSHAKE || dcid != localCid || scid != initialDcid || v != version) {
+            return;
+        }
+        if (++retries > MAX_RETRIES) {
+            return; // the handshake timeout ends it
+        }
+        d.skipBytes(PacketHeader.LONG_HEADER_BYTES);
+        if (d.readableBytes() > 255) {
+            security.count(UdpSecurity.Drop.HANDSHAKE);
+            return;
+        }
+        retryToken = new byte[d.readableBytes()];
+        d.readBytes(retryToken);
+        handshakeMessagePending = true;
+    }
+
+    /** Client: the server's message 2; with it the keys, and the server's certificate to check. */
+    private void handshakeReceived(ByteBuf d, int v, long dcid, long scid) {
+        if (protection != null || noise == null || dcid != localCid || v != version) {
+            return; // a copy after the first one, or not ours
+        }
+        d.skipBytes(PacketHeader.LONG_HEADER_BYTES);
+        byte[] message = new byte[d.readableBytes()];
+        d.readBytes(message);
+        try {
+            byte[] payload = noise.readMessage(message);
+            peerIdentity = security.verifyPeer(payload, noise.remoteStatic(), false);
+        } catch (NoiseException e) {
+            security.count(UdpSecurity.Drop.HANDSHAKE);
+            closeLocally(ResetCode.PROTOCOL_ERROR, "handshake failed: " + e.getMessage(), false);
+            return;
+        } catch (PeerRejectedException e) {
+            security.countRefusal(e.reason());
+            log.warn("TMP link (udp) to {}: refused: {} ({})", security.peerName(), e.getMessage(), e.reason());
+            closeLocally(ResetCode.PROTOCOL_ERROR, "peer refused: " + e.getMessage(), false);
+            return;
+        }
+        protection = new PacketProtection(noise.split(), security.keyUpdatePackets(),
+                security.keyUpdateInterval().toNanos(), maxDatagram, now);
+        noise = null;
+        handshakeMessage = null;
+        handshakeMessagePending = false;
+        handshakeResendAt = Long.MAX_VALUE;
+        peerCid = scid;
+        lastReceive = now;
+        queueHello();
+    }
+
     private void versionNegotiation(ByteBuf d, long dcid, long scid) throws TmpProtocolException {
         if (!initiator || state != State.HANDSHAKE || dcid != localCid || scid != initialDcid) {
             return;
@@ -395,7 +641,11 @@ public final class TmpConnection implements DatagramEndpoint {
             if (mine != version && theirs.contains(mine)) {
                 log.info("TMP link (udp) to {}: peer speaks versions {}; retrying with {}", peerLabel(), theirs, mine);
                 version = mine;
-                queueHello();
+                if (security != null) {
+                    startHandshake();
+                } else {
+                    queueHello();
+                }
                 wakeup.run();
                 return;
             }
@@ -425,6 +675,10 @@ public final class TmpConnection implements DatagramEndpoint {
                 throw new TmpProtocolException(ResetCode.VERSION_MISMATCH, "HELLO for version " + v
                         + " in a packet of version " + version);
             }
+            if (peerIdentity != null && !peerIdentity.name().equals(nodeName)) {
+                throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "HELLO names node " + nodeName
+                        + ", the certificate " + peerIdentity.name());
+            }
             if (streamWindow < 1024) {
                 throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "stream window " + streamWindow
                         + " (expected: >= 1024)");
@@ -445,8 +699,8 @@ public final class TmpConnection implements DatagramEndpoint {
             } else {
                 queueHello();
             }
-            log.info("TMP link (udp) {} {} established ({} congestion control)", initiator ? "to" : "from", nodeName,
-                    recovery.controller().name());
+            log.info("TMP link (udp) {} {} established ({} congestion control, {})", initiator ? "to" : "from", nodeName,
+                    recovery.controller().name(), security != null ? "encrypted" : "PLAIN TEXT");
             events.established(TmpConnection.this);
         }
 
@@ -545,16 +799,22 @@ public final class TmpConnection implements DatagramEndpoint {
             return out;
         }
         if (state == State.CLOSED) {
-            if (closeFrame == null) {
+            if (closeFrame == null || security != null && protection == null) {
+                closeFrame = null; // without keys the peer could not read it
                 return null;
             }
-            ByteBuf out = alloc.directBuffer(PacketHeader.LONG_HEADER_BYTES + closeFrame.length);
-            writeHeader(out, recovery.nextPacketNumber());
+            ByteBuf out = alloc.directBuffer(PacketHeader.LONG_HEADER_BYTES + closeFrame.length + tagBytes);
+            long pn = recovery.nextPacketNumber();
+            writeHeader(out, pn);
             out.writeBytes(closeFrame);
             closeFrame = null;
+            seal(out, pn);
             return out;
         }
-        if (!initiator && !peerKnown) {
+        if (handshakeMessagePending) {
+            return handshakePacket(alloc);
+        }
+        if (!initiator && !peerKnown || security != null && protection == null) {
             return null;
         }
         boolean ackDue = ackPending && (ackNow || now >= ackDeadline);
@@ -625,7 +885,8 @@ public final class TmpConnection implements DatagramEndpoint {
         if (core != null) {
             core.countSent(out.writerIndex() - frameStart - coreBytes); // ACK, QOS, PING, HELLO
         }
-        int bytes = out.readableBytes() + PacketHeader.AEAD_TAG_BYTES;
+        seal(out, pn);
+        int bytes = out.readableBytes();
         recovery.onPacketSent(now, bytes, wroteEliciting, frames, wroteEliciting ? ackLargest : -1);
         if (wroteEliciting) {
             pacer.onSent(now, pacingRate(), bytes);
@@ -641,7 +902,41 @@ public final class TmpConnection implements DatagramEndpoint {
         return cap > 0 ? Math.min(rate, cap) : rate;
     }
 
+    /** Encrypted link: seals the packet just written (header as associated data), appending the tag. */
+    private void seal(ByteBuf out, long pn) {
+        if (protection != null) {
+            protection.seal(out, out.readerIndex(), PacketHeader.SHORT_HEADER_BYTES, pn);
+        }
+    }
+
+    /** The handshake message due: the client's INITIAL (with its token), or the server's HANDSHAKE. */
+    private ByteBuf handshakePacket(ByteBufAllocator alloc) {
+        handshakeMessagePending = false;
+        ByteBuf out = alloc.directBuffer(PacketHeader.LONG_HEADER_BYTES + PacketHeader.TOKEN_LENGTH_BYTES
+                + retryToken.length + handshakeMessage.length);
+        if (initiator) {
+            PacketHeader.writeLong(out, PacketHeader.TYPE_INITIAL, version, initialDcid, localCid, 0);
+            out.writeShort(retryToken.length);
+            out.writeBytes(retryToken);
+            handshakeResendAt = now + handshakeResendInterval;
+            handshakeResendInterval *= 2;
+        } else {
+            PacketHeader.writeLong(out, PacketHeader.TYPE_HANDSHAKE, version, peerCid, localCid, 0);
+        }
+        out.writeBytes(handshakeMessage);
+        lastSend = now;
+        return out;
+    }
+
     private void writeHeader(ByteBuf out, long pn) {
+        if (protection != null) {
+            long phase = protection.sendPhase();
+            PacketHeader.writeShort(out, peerCid, pn, protection.sendKeyPhase(now, pn, recovery.largestAcked()));
+            if (protection.sendPhase() != phase) {
+                security.countKeyUpdate();
+            }
+            return;
+        }
         boolean longHeader = state == State.HANDSHAKE || helloPending;
         if (longHeader) {
             PacketHeader.writeLong(out, PacketHeader.TYPE_INITIAL, version, peerCid, localCid, pn);
@@ -676,7 +971,13 @@ public final class TmpConnection implements DatagramEndpoint {
         if (state == State.CLOSED) {
             return closeFrame != null ? now : Long.MAX_VALUE;
         }
+        if (handshakeMessagePending) {
+            return now;
+        }
         long t = state == State.HANDSHAKE ? handshakeDeadline : lastReceive + settings.idleTimeout().toNanos();
+        if (noise != null) {
+            t = Math.min(t, handshakeResendAt);
+        }
         t = Math.min(t, recovery.lossDetectionTimer());
         if (ackPending) {
             t = Math.min(t, ackNow ? now : ackDeadline);
@@ -689,6 +990,14 @@ public final class TmpConnection implements DatagramEndpoint {
             if (!pingPending) {
                 // A pending PING waits for the window or the pacer, whose own deadlines wake it.
                 t = Math.min(t, lastSend + settings.keepalive().toNanos());
+                if (protection != null && recovery.bytesInFlight() == 0) {
+                    long due = protection.updateDueNanos();
+                    if (due > now) {
+                        t = Math.min(t, due);
+                    } else if (protection.updateWaitsForAck(now, recovery.largestAcked())) {
+                        t = now; // onTimeout asks for a PING
+                    }
+                }
             }
         }
         return t;
@@ -709,6 +1018,9 @@ public final class TmpConnection implements DatagramEndpoint {
             closeLocally(ResetCode.TIMEOUT, "nothing received for " + settings.idleTimeout().toMillis() + " ms", true);
             return;
         }
+        if (noise != null && now >= handshakeResendAt) {
+            handshakeMessagePending = true; // no answer to message 1 yet
+        }
         if (now >= recovery.lossDetectionTimer()) {
             recovery.onLossDetectionTimeout(now);
             if (recovery.probesToSend() > 0 && initiator && state == State.HANDSHAKE) {
@@ -717,6 +1029,10 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         if (state == State.ESTABLISHED && now - lastSend >= settings.keepalive().toNanos()) {
             pingPending = true;
+        }
+        if (state == State.ESTABLISHED && protection != null && recovery.bytesInFlight() == 0
+                && protection.updateWaitsForAck(now, recovery.largestAcked())) {
+            pingPending = true; // a quiet link: get one packet of this phase acknowledged, then update
         }
     }
 

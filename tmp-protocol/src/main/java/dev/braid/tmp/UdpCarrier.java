@@ -1,5 +1,6 @@
 package dev.braid.tmp;
 
+import dev.braid.tmp.noise.RetryTokens;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -33,6 +34,14 @@ import java.util.function.Consumer;
  *
  * <p>A server instance accepts links: an unknown connection id in a long-header packet creates a
  * connection. A client instance carries one link to one address.
+ *
+ * <p>Encrypted ({@link DatagramSettings#security()} set), a server creates a connection only for an
+ * INITIAL that echoes a valid address token ({@link RetryTokens}): any other INITIAL gets a RETRY
+ * with a fresh token, and a version it does not speak a version negotiation, both written at once
+ * and nothing kept, so a spoofed-source flood costs one MAC per packet and no memory. A token is
+ * asked for always, not only under load: links are long-lived, so the extra round trip is paid once
+ * per link, and the responder never has to guess when it is under attack. A connection whose
+ * first message then fails (Noise, certificate) is discarded at once.
  */
 final class UdpCarrier extends ChannelInboundHandlerAdapter {
 
@@ -58,6 +67,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
     private final List<Entry> entries = new ArrayList<>();
     private ChannelHandlerContext ctx;
     private int handshakes;
+    private final UdpSecurity security;
+    private final RetryTokens tokens;
+    private final byte[] tokenScratch = new byte[RetryTokens.TOKEN_BYTES];
     private int receiveBufferBytes = -1;
 
     UdpCarrier(boolean server, String localName, int localRole, LinkSettings settings, LinkCore.Listener listener,
@@ -68,6 +80,13 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         this.settings = settings;
         this.listener = listener;
         this.observer = observer;
+        this.security = settings.datagram().security();
+        this.tokens = security != null && server ? new RetryTokens(new java.security.SecureRandom()) : null;
+    }
+
+    /** Connections on this channel (handshaking or established). */
+    int connections() {
+        return entries.size();
     }
 
     /** The socket's receive buffer as the kernel granted it (it may cap what was asked), -1 before binding. */
@@ -91,6 +110,10 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         if (receiveBufferBytes < settings.datagram().socketBufferBytes()) {
             log.info("UDP receive buffer of {} is {} bytes ({} asked; raise net.core.rmem_max)",
                     ctx.channel().localAddress(), receiveBufferBytes, settings.datagram().socketBufferBytes());
+        }
+        if (security == null) {
+            log.warn("UDP carrier on {} runs in PLAIN TEXT: no node identity is configured, so TMP over UDP is "
+                    + "neither encrypted nor authenticated (docs/security.md)", ctx.channel().localAddress());
         }
         ctx.fireChannelActive();
     }
@@ -123,7 +146,8 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         long dcid = PacketHeader.destinationCid(content);
         Entry e = byCid.get(dcid);
         if (e == null) {
-            if (!server || !PacketHeader.isLong(content) || handshakes >= MAX_HANDSHAKES) {
+            if (!server || !PacketHeader.isLong(content) || handshakes >= MAX_HANDSHAKES
+                    || security != null && !admit(ctx, content, packet.sender())) {
                 packet.release();
                 return;
             }
@@ -148,6 +172,62 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
             byCid.put(initial, e);
         }
         flush(e);
+    }
+
+    /**
+     * Encrypted server, unknown connection id: whether this datagram may create a connection, that
+     * is, an INITIAL of a version spoken here with a valid address token. Answers the others
+     * statelessly (RETRY, version negotiation).
+     */
+    private boolean admit(ChannelHandlerContext ctx, ByteBuf d, InetSocketAddress sender) {
+        int at = d.readerIndex();
+        if ((d.getUnsignedByte(at) & PacketHeader.TYPE_MASK) != PacketHeader.TYPE_INITIAL) {
+            return false;
+        }
+        if (d.readableBytes() < PacketHeader.LONG_HEADER_BYTES + PacketHeader.TOKEN_LENGTH_BYTES) {
+            security.count(UdpSecurity.Drop.TRUNCATED);
+            return false;
+        }
+        int version = PacketHeader.version(d);
+        long dcid = PacketHeader.destinationCid(d);
+        long scid = PacketHeader.sourceCid(d);
+        // Answers are written only while the socket takes them: a flood that fills it gets no
+        // answers rather than a queue of them.
+        boolean writable = ctx.channel().isWritable();
+        if (version != TmpConnection.VERSION) {
+            if (!writable) {
+                return false;
+            }
+            ByteBuf vn = ctx.alloc().directBuffer(PacketHeader.LONG_HEADER_BYTES - 4 + 4 * TmpConnection.SUPPORTED_VERSIONS.length);
+            vn.writeByte(PacketHeader.FLAG_LONG | PacketHeader.FLAG_FIXED | PacketHeader.TYPE_VERSION_NEGOTIATION);
+            vn.writeInt(0);
+            vn.writeLong(scid);
+            vn.writeLong(dcid);
+            for (int v : TmpConnection.SUPPORTED_VERSIONS) {
+                vn.writeInt(v);
+            }
+            ctx.writeAndFlush(new DatagramPacket(vn, sender));
+            return false;
+        }
+        int tokenLength = d.getUnsignedShort(at + PacketHeader.LONG_HEADER_BYTES);
+        int tokenAt = at + PacketHeader.LONG_HEADER_BYTES + PacketHeader.TOKEN_LENGTH_BYTES;
+        long nowMillis = System.currentTimeMillis();
+        if (tokenLength == RetryTokens.TOKEN_BYTES && d.writerIndex() - tokenAt >= tokenLength) {
+            d.getBytes(tokenAt, tokenScratch);
+            if (tokens.check(tokenScratch, 0, tokenLength, sender, nowMillis)) {
+                return true;
+            }
+        }
+        security.count(UdpSecurity.Drop.NO_TOKEN);
+        if (!writable) {
+            return false;
+        }
+        byte[] token = tokens.mint(sender, nowMillis);
+        ByteBuf retry = ctx.alloc().directBuffer(PacketHeader.LONG_HEADER_BYTES + token.length);
+        PacketHeader.writeLong(retry, PacketHeader.TYPE_RETRY, version, scid, dcid, 0);
+        retry.writeBytes(token);
+        ctx.writeAndFlush(new DatagramPacket(retry, sender));
+        return false;
     }
 
     @Override

@@ -49,6 +49,14 @@ final class TestNet implements AutoCloseable {
     private long seq;
     long now;
     private final List<Runnable> at = new ArrayList<>();
+    /**
+     * Per destination end: sees each datagram as it arrives and returns what is delivered (the same
+     * buffer, changed in place or not, or null after releasing it to drop it). Tests tamper, cut
+     * and copy packets here; {@link #inject} delivers extra ones.
+     */
+    @SuppressWarnings("unchecked")
+    final java.util.function.UnaryOperator<ByteBuf>[] taps = new java.util.function.UnaryOperator[] {
+            java.util.function.UnaryOperator.identity(), java.util.function.UnaryOperator.identity()};
 
     TestNet(long seed) {
         this.random = new Random(seed);
@@ -94,7 +102,10 @@ final class TestNet implements AutoCloseable {
             }
             if (e != null && e.time <= now) {
                 events.poll();
-                ends[e.to].receive(now, e.datagram);
+                ByteBuf d = taps[e.to].apply(e.datagram);
+                if (d != null) {
+                    ends[e.to].receive(now, d);
+                }
                 service(e.to);
                 continue;
             }
@@ -139,6 +150,11 @@ final class TestNet implements AutoCloseable {
         p.delivered++;
         p.deliveredBytes += bytes;
         events.add(new Event(departure + p.delayNanos, seq++, to, d));
+    }
+
+    /** Delivers {@code d} to end {@code to} after {@code delayNanos}, past the paths (a copy an attacker sends). */
+    void inject(int to, ByteBuf d, long delayNanos) {
+        events.add(new Event(now + delayNanos, seq++, to, d));
     }
 
     @Override

@@ -19,6 +19,11 @@ final class UdpPair implements AutoCloseable {
     final List<Bulk> bulks = new ArrayList<>();
 
     UdpPair(long seed, LinkSettings settings) {
+        this(seed, settings, settings, "fe");
+    }
+
+    /** A pair whose ends have their own settings (each its own {@link UdpSecurity}); the client is named {@code clientName}. */
+    UdpPair(long seed, LinkSettings clientSettings, LinkSettings serverSettings, String clientName) {
         net = new TestNet(seed);
         Random random = new Random(seed);
         TmpConnection.Events events = new TmpConnection.Events() {
@@ -31,9 +36,9 @@ final class UdpPair implements AutoCloseable {
                 closed.add((connection.isInitiator() ? "client: " : "server: ") + reason);
             }
         };
-        client = TmpConnection.client(ImmediateEventExecutor.INSTANCE, settings, "fe", TmpServer.ROLE_FRONT_END,
+        client = TmpConnection.client(ImmediateEventExecutor.INSTANCE, clientSettings, clientName, TmpServer.ROLE_FRONT_END,
                 stream -> null, events, 0, random);
-        server = TmpConnection.server(ImmediateEventExecutor.INSTANCE, settings, "be", TmpServer.ROLE_BACK_END,
+        server = TmpConnection.server(ImmediateEventExecutor.INSTANCE, serverSettings, "be", TmpServer.ROLE_BACK_END,
                 stream -> {
                     LinkCoreTest.Sink s = new LinkCoreTest.Sink();
                     s.stream = stream;

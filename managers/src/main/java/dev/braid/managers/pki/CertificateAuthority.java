@@ -100,6 +100,15 @@ public final class CertificateAuthority implements AutoCloseable {
     public static final Duration DEFAULT_CRL_VALIDITY = Duration.ofDays(30);
     /** Prefix of the subject alternative name URI that carries a node's role and name. */
     public static final String NODE_URI_PREFIX = "urn:braid:";
+    /**
+     * The certificate extension carrying the node's X25519 static key for the UDP carrier's Noise
+     * handshake: an OCTET STRING of the 32-byte public key, non-critical (TLS stacks ignore it). An
+     * OID under {@code 2.25} (a UUID, ITU-T X.667), which needs no registration.
+     */
+    public static final String TMP_STATIC_KEY_OID = "2.25.91592753037067042630596503225477633042";
+    /** Suffix of the file beside {@code <name>.key} holding the X25519 private key (PKCS#8 PEM, 0600). */
+    public static final String TMP_KEY_SUFFIX = ".x25519.key";
+    private static final byte[] X25519_PKCS8_PREFIX = java.util.HexFormat.of().parseHex("302e020100300506032b656e04220420");
     /** How far back validity starts, for peers whose clocks lag. */
     static final Duration BACKDATE = Duration.ofMinutes(5);
 
@@ -212,7 +221,9 @@ public final class CertificateAuthority implements AutoCloseable {
 
     /**
      * Issues a key and certificate for a node, signed by the current CA, and writes them to
-     * {@code outDir}: {@code <name>.key} (mode 0600), {@code <name>.crt} (the node certificate, then
+     * {@code outDir}: {@code <name>.key} (mode 0600), {@code <name>.x25519.key} (the static key of the
+     * UDP carrier's Noise handshake, mode 0600; the certificate certifies its public half in extension
+     * {@link #TMP_STATIC_KEY_OID}), {@code <name>.crt} (the node certificate, then
      * the CA's) and {@code trust.pem}. Files of an earlier certificate of the same name are replaced
      * (renewal: a running node picks the new ones up); the earlier certificate stays valid until it
      * expires or is revoked.
@@ -232,6 +243,10 @@ public final class CertificateAuthority implements AutoCloseable {
         }
         Instant notBefore = now.minus(BACKDATE);
         KeyPair keys = newKeyPair();
+        byte[] tmpPrivate = new byte[32];
+        org.bouncycastle.math.ec.rfc7748.X25519.generatePrivateKey(random, tmpPrivate);
+        byte[] tmpPublic = new byte[32];
+        org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(tmpPrivate, 0, tmpPublic, 0);
         BigInteger serial = newSerial();
         X509Certificate caCert = authorityCertificate(ca.id());
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
@@ -252,7 +267,9 @@ public final class CertificateAuthority implements AutoCloseable {
                     .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
                             new GeneralName(GeneralName.uniformResourceIdentifier, nodeUri(role, name))))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()))
-                    .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert));
+                    .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert))
+                    .addExtension(new org.bouncycastle.asn1.ASN1ObjectIdentifier(TMP_STATIC_KEY_OID), false,
+                            new org.bouncycastle.asn1.DEROctetString(tmpPublic));
             cert = new JcaX509CertificateConverter().getCertificate(b.build(signer(ca.id())));
         } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("cannot sign a certificate for " + name, e);
@@ -263,10 +280,12 @@ public final class CertificateAuthority implements AutoCloseable {
         writeIndex();
         Files.createDirectories(outDir);
         Path keyFile = outDir.resolve(name + ".key");
+        Path tmpKeyFile = outDir.resolve(name + TMP_KEY_SUFFIX);
         Path certFile = outDir.resolve(name + ".crt");
         Path trust = outDir.resolve(TRUST_BUNDLE);
-        // The key first: a node that reloads between the two writes sees a key that does not
+        // The keys first: a node that reloads between the writes sees a key that does not
         // match its certificate, refuses the pair and keeps its old one until the next check.
+        writeFile(tmpKeyFile, Pem.privateKey(x25519PrivateKey(tmpPrivate)), true);
         writeFile(keyFile, Pem.privateKey(keys.getPrivate()), true);
         writeFile(certFile, Pem.certificate(cert) + Pem.certificate(caCert), false);
         if (!trust.toAbsolutePath().normalize().equals(trustBundle().toAbsolutePath().normalize())) {
@@ -496,6 +515,18 @@ public final class CertificateAuthority implements AutoCloseable {
     }
 
     /** 128 random bits, never zero and never a serial this CA has used (RFC 5280 §4.1.2.2). */
+    /** The X25519 scalar as a JDK key (RFC 8410 PKCS#8), so that it is written like every other key. */
+    private static PrivateKey x25519PrivateKey(byte[] scalar) {
+        byte[] der = java.util.Arrays.copyOf(X25519_PKCS8_PREFIX, X25519_PKCS8_PREFIX.length + scalar.length);
+        System.arraycopy(scalar, 0, der, X25519_PKCS8_PREFIX.length, scalar.length);
+        try {
+            return java.security.KeyFactory.getInstance("X25519")
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("X25519 keys unavailable", e);
+        }
+    }
+
     private BigInteger newSerial() {
         while (true) {
             BigInteger s = new BigInteger(128, random);

@@ -83,6 +83,16 @@ public final class NodeIdentity {
         return p != null && p.generation() == generation ? p : current;
     }
 
+    /**
+     * Loads the X25519 static key of the UDP carrier ({@code <name>.x25519.key} beside the key file)
+     * and checks that the current certificate certifies it ({@link TmpStaticKeys}). Reads a file.
+     *
+     * @throws IOException with what to do when the node's keys predate UDP encryption (reissue them)
+     */
+    public dev.braid.tmp.noise.X25519Keys loadTmpStaticKey() throws IOException {
+        return TmpStaticKeys.load(TmpStaticKeys.keyFileBeside(files.files().get(1)), current.certificate());
+    }
+
     /** Who this node is, by its own certificate. */
     public PeerIdentity self() {
         return current.self();

@@ -184,6 +184,23 @@ public final class PeerVerifier {
         return identity;
     }
 
+    /**
+     * {@link #verify} for the UDP carrier: the chain arrived inside a Noise handshake, and its leaf
+     * must certify exactly {@code staticKey}, the X25519 key the handshake authenticated.
+     */
+    public PeerIdentity verifyStaticKey(List<X509Certificate> chain, PeerSide side, String expectedName,
+                                        byte[] staticKey) throws PeerRejectedException {
+        PeerIdentity id = verify(chain, side, expectedName);
+        byte[] certified = TmpStaticKeys.certifiedKey(chain.get(0));
+        if (!java.security.MessageDigest.isEqual(certified, staticKey)) {
+            throw new PeerRejectedException(PeerRejectedException.Reason.NOT_A_NODE, "peer " + id + " (certificate "
+                    + chain.get(0).getSerialNumber().toString(16) + "): certifies X25519 key "
+                    + java.util.HexFormat.of().formatHex(certified) + ", but the handshake used "
+                    + java.util.HexFormat.of().formatHex(staticKey));
+        }
+        return id;
+    }
+
     /** PKIX validation against the trust bundle; returns the path validated (the chain without its anchors). */
     private static List<X509Certificate> validatePath(List<X509Certificate> chain, Trust t, Instant now, String who)
             throws PeerRejectedException {
