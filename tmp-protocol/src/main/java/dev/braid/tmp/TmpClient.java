@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Keeps one TMP link to a peer up for as long as it runs (the front-end's side). The carrier is
  * chosen at each (re)connection: UDP first; if no UDP handshake completes within
- * {@link DatagramSettings#handshakeTimeout()} (2 s), TCP at once, and UDP is probed again every
- * {@link DatagramSettings#udpProbeInterval()} while the link runs on TCP; a probe that succeeds
+ * {@link DatagramSettings#handshakeTimeout()} (2 s), TCP at once, and UDP is probed again while the
+ * link runs on TCP, 1 s after the fallback, then twice as late each time up to
+ * {@link DatagramSettings#udpProbeInterval()}; a probe that succeeds
  * becomes the link for new streams, and the TCP link closes once its streams are done. After any
  * loss the client reconnects with jittered exponential backoff (100 ms doubling to 10 s, each wait
  * drawn from 50–100% of the step so that many front-ends do not reconnect in lockstep).
@@ -38,6 +39,8 @@ public final class TmpClient implements AutoCloseable {
     static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
     /** The TCP link left behind by a successful UDP probe closes after its streams end, or after this. */
     static final Duration DRAIN_LIMIT = Duration.ofSeconds(60);
+    /** The first UDP probe after falling back to TCP (see {@link #probeDelayNanos()}). */
+    static final Duration FIRST_PROBE = Duration.ofSeconds(1);
 
     private final Bootstrap tcp;
     private final EventLoops loops;
@@ -60,6 +63,8 @@ public final class TmpClient implements AutoCloseable {
     /** No UDP handshake is tried (except probes) before this time (System.nanoTime). */
     private long udpRetryAt;
     private boolean probeScheduled;
+    /** UDP probes that failed since the link last fell back to TCP. */
+    private int probeFailures;
 
     private TmpClient(EventLoops loops, InetSocketAddress remote, String peerLabel, LinkSettings settings,
                       String nodeName, LinkCore.Listener listener, LinkTls tls) {
@@ -200,6 +205,7 @@ public final class TmpClient implements AutoCloseable {
                     probe ? "staying on TCP" : "falling back to TCP");
             if (probe) {
                 probeScheduled = false;
+                probeFailures++;
                 scheduleProbe();
             } else if (id == attempt && !closed) {
                 connectTcp(id);
@@ -230,6 +236,7 @@ public final class TmpClient implements AutoCloseable {
         firstLink = new CompletableFuture<>();
         waiting.complete(l);
         if ("tcp".equals(l.carrier())) {
+            probeFailures = 0;
             scheduleProbe();
         }
     }
@@ -245,7 +252,19 @@ public final class TmpClient implements AutoCloseable {
             if (!closed && current != null && "tcp".equals(current.carrier()) && current.isActive()) {
                 connectUdp(attempt, true);
             }
-        }, settings.datagram().udpProbeInterval().toNanos(), TimeUnit.NANOSECONDS);
+        }, probeDelayNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The first probe after a fallback comes after {@link #FIRST_PROBE}, later ones twice as late
+     * each time up to {@code udpProbeInterval}: a back-end that was restarting when the handshake
+     * was tried (both carriers failed, then TCP answered first) gets its link back on UDP within a
+     * second or two, while a network that blocks UDP costs a probe a minute once it is known.
+     */
+    private long probeDelayNanos() {
+        long interval = settings.datagram().udpProbeInterval().toNanos();
+        long first = Math.min(FIRST_PROBE.toNanos(), interval);
+        return Math.min(interval, first << Math.min(probeFailures, 20));
     }
 
     private void probeSucceeded(long id, TmpLink udpLink) {

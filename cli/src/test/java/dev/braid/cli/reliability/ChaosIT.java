@@ -64,6 +64,8 @@ class ChaosIT {
     private static final int CLIENTS = 6;
     private static final long MAX_REQUESTS = 40_000;
     private static final long WARM_MS = 1_500;
+    private static final int STEADY_WINDOWS = 3;
+    private static final long STEADY_LIMIT_MS = 20_000;
 
     @TempDir
     Path state;
@@ -182,7 +184,7 @@ class ChaosIT {
             long faultAt;
             long healedAt;
             try {
-                Thread.sleep(WARM_MS);
+                awaitSteady(load);
                 faultAt = System.nanoTime();
                 fault.run(system);
                 Thread.sleep(downMillis);
@@ -258,11 +260,36 @@ class ChaosIT {
                 + " ms after the return (-1: not within the watch); windows " + load.okPerWindow(outcomes, WINDOW_MS));
     }
 
-    /** Mean OK answers per window over the whole windows after warm-up and before the fault. */
+    /**
+     * Waits at least {@link #WARM_MS}, and until the load has answered in each of the last
+     * {@link #STEADY_WINDOWS} whole windows (bounded by {@link #STEADY_LIMIT_MS}): on a busy
+     * machine the first seconds may stall, and a fault injected then would be measured against a
+     * baseline of nothing.
+     */
+    private static void awaitSteady(MixedLoad load) throws InterruptedException {
+        Thread.sleep(WARM_MS);
+        long limit = System.nanoTime() + STEADY_LIMIT_MS * 1_000_000;
+        while (System.nanoTime() < limit) {
+            Map<Long, Integer> windows = load.okPerWindow(load.soFar(), WINDOW_MS);
+            long current = (System.nanoTime() - load.startedNanos) / 1_000_000 / WINDOW_MS;
+            boolean steady = current > STEADY_WINDOWS;
+            for (long w = current - STEADY_WINDOWS; steady && w < current; w++) {
+                steady = windows.getOrDefault(w, 0) > 0;
+            }
+            if (steady) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the load never reached a steady rate before the fault: "
+                + load.okPerWindow(load.soFar(), WINDOW_MS));
+    }
+
+    /** Mean OK answers per window over the steady windows just before the fault. */
     private static double baseline(MixedLoad load, List<Outcome> outcomes, long faultAt) {
         Map<Long, Integer> windows = load.okPerWindow(outcomes, WINDOW_MS);
-        long first = 1;
         long last = (faultAt - load.startedNanos) / 1_000_000 / WINDOW_MS - 1;
+        long first = Math.max(1, last - STEADY_WINDOWS + 1);
         double sum = 0;
         int n = 0;
         for (long w = first; w <= last; w++) {
