@@ -13,7 +13,7 @@
 #                                                      braid :8080 -> :7070 -> :8000
 
 NS_LOOP=braid-loop
-BRAID_JAR="$REPO_DIR/cli/target/braid.jar"
+BRAID_JAR=${BRAID_JAR:-$REPO_DIR/cli/target/braid.jar}
 # The front-end's access log is off, as nginx's is here (access_log off): one synchronous line per
 # request to a log file costs the same everywhere and says nothing the load generator does not.
 BRAID_JAVA_OPTS=${BRAID_JAVA_OPTS:--Xms512m -Xmx1g -Dorg.slf4j.simpleLogger.log.braid.access=warn}
