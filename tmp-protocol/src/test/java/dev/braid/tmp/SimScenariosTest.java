@@ -112,7 +112,7 @@ class SimScenariosTest {
 
     /**
      * The BBR-style controller beside Reno flows on the drop-tail target path: it ignores the
-     * queue's losses below its threshold and takes more than an equal share, 1.2–1.9 of it
+     * queue's losses below its threshold and takes more than an equal share, 1.4–1.9 of it
      * (docs/tmp.md). Asserted: not less than its share, and not the whole link.
      */
     @Test
