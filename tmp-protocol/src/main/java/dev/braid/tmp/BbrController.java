@@ -89,21 +89,6 @@ final class BbrController implements CongestionController {
         return (long) (gain * bw * minRtt / 1e9);
     }
 
-    /**
-     * The window's share of the model: a BDP at the smoothed RTT rather than the minimum. The
-     * pacer, not the window, sets the rate; the window only has to stay out of its way. Where the
-     * RTT is set by timers and event loops rather than the wire (loopback, busy hosts) the minimum
-     * is far below what ACKs take, and a window of the minimum's BDP would hold the link below the
-     * rate it probes for, ever lower as the rate filter follows the window down.
-     */
-    private long windowBdp(double gain, long smoothedRtt) {
-        double bw = bottleneckRate();
-        if (bw == 0 || minRtt == Long.MAX_VALUE) {
-            return initialCwnd;
-        }
-        return (long) (gain * bw * Math.max(minRtt, smoothedRtt) / 1e9);
-    }
-
     @Override
     public long window() {
         return cwnd;
@@ -266,7 +251,7 @@ final class BbrController implements CongestionController {
         // a burst of two quanta must fit beside the BDP, or short paths (where the quantum exceeds
         // the RTT) run window-limited far below their rate.
         long sendQuantum = (long) (bottleneckRate() * quantumNanos / 1e9);
-        long target = windowBdp(cwndGain, s.rtt.smoothed()) + 3L * mss + 2 * sendQuantum;
+        long target = bdp(cwndGain) + 3L * mss + 2 * sendQuantum;
         if (filledPipe) {
             cwnd = Math.min(cwnd + s.ackedBytes, target);
         } else if (cwnd < target || cwnd < initialCwnd) {

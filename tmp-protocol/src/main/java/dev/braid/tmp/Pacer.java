@@ -18,16 +18,8 @@ final class Pacer {
         this.mss = mss;
     }
 
-    /**
-     * No burst exceeds this, whatever the rate: a quarter of a default Linux socket receive buffer
-     * (net.core.rmem_default, 208 KiB), so that a fast sender does not overrun its receiver's socket.
-     * At 100 Mbit/s two quanta are 25 kB and the cap does not bind; it caps the rate near 500 Mbit/s
-     * with 1 ms timers.
-     */
-    static final int MAX_BURST_BYTES = 64 * 1024;
-
     private double depth(double rate) {
-        return Math.max(2.0 * mss, Math.min(MAX_BURST_BYTES, 2 * rate * quantum / 1e9));
+        return Math.max(2.0 * mss, 2 * rate * quantum / 1e9);
     }
 
     private void refill(long now, double rate) {
