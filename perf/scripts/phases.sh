@@ -319,17 +319,17 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
 
 # ---------- 4. cache hits and the miss path on loopback ----------
 
-# wrk_row CSV_FILE SYSTEM URL NS: warm-up, then the measured run; one CSV row. The origin counts
-# what reaches it during the measured run (stub_status): a cache hit sends nothing.
-LOOP_WARMUP_S=${LOOP_WARMUP_S:-15}
+# wrk_row CSV_FILE SYSTEM URL NS WARMUP_S: warm-up, then the measured run; one CSV row. The origin
+# counts what reaches it during the measured run (stub_status): a cache hit sends nothing.
 LOOP_RUN_S=${LOOP_RUN_S:-10}
 wrk_row() {
-  local csv=$1 s=$2 url=$3 ns=$4 hdr before after out
+  local csv=$1 s=$2 url=$3 ns=$4 warmup=$5 hdr before after out
   in_ns "$ns" curl -s -o /dev/null "$url" || true
   hdr=$(in_ns "$ns" curl -s -D - -o /dev/null "$url" | tr -d '\r' | { grep -iE '^(x-cache|x-cache-status|age|x-varnish):' || true; } | tr '\n' ' ' | sed 's/,/;/g; s/ *$//')
-  # The same warm-up for every system, long enough for a JVM's compiler to finish with the path
-  # (on two shared cores that takes 10-20 s of load), as in a node that has been up for a while.
-  in_ns "$ns" wrk -t2 -c100 -d"${LOOP_WARMUP_S}s" "$url" >/dev/null 2>&1 || true
+  # The same warm-up for every system, long enough for a JVM's compiler to finish with the path,
+  # as in a node that has been up for a while: on two busy shared cores Braid's miss path takes
+  # about 35 s of this load to reach its plateau, its hit path (after the miss path) less.
+  in_ns "$ns" wrk -t2 -c100 -d"${warmup}s" "$url" >/dev/null 2>&1 || true
   before=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')
   out="$RAW/wrk-$(basename "$csv" .csv)-$s.txt"
   in_ns "$ns" wrk -t2 -c100 -d"${LOOP_RUN_S}s" --latency "$url" >"$out" 2>&1 || true
@@ -359,7 +359,7 @@ PY
 # nginx two-tier (keep-alive upstream) and Braid front-end -> TMP -> back-end for misses. Braid
 # runs twice, over each carrier; the miss path goes first, so the hit path is measured warm.
 phase_loopback() {  # phase_loopback MODE
-  local mode=$1 ns=$NS_LOOP s carrier
+  local mode=$1 ns=$NS_LOOP s carrier hit_w=15 miss_w=40
   ip netns list | grep -qw "^$ns" && ip netns del "$ns"
   ip netns add "$ns"
   in_ns "$ns" ip link set lo up
@@ -371,18 +371,18 @@ phase_loopback() {  # phase_loopback MODE
   nginx_start loop-pop "$ns" pop_conf "127.0.0.1:8000" "127.0.0.1:8090" "127.0.0.1:8091"
   wait_port "$ns" 127.0.0.1:8091 10
   if [ "$mode" = smoke ]; then
-    LOOP_WARMUP_S=2 LOOP_RUN_S=3
+    hit_w=2 miss_w=2 LOOP_RUN_S=3
   else
     mkdir -p "$STATE_DIR/varnish"
     svc_start varnish "$ns" varnishd -F -n "$STATE_DIR/varnish" -a 127.0.0.1:8092 -b 127.0.0.1:8000 \
       -s malloc,256m -p thread_pool_min=50
     wait_port "$ns" 127.0.0.1:8092 20
-    wrk_row "$OUT/cachehit.csv" origin http://127.0.0.1:8000/hit/1k.bin "$ns"
-    wrk_row "$OUT/cachehit.csv" nginx-cache http://127.0.0.1:8091/hit/1k.bin "$ns"
-    wrk_row "$OUT/cachehit.csv" varnish http://127.0.0.1:8092/hit/1k.bin "$ns"
+    wrk_row "$OUT/cachehit.csv" origin http://127.0.0.1:8000/hit/1k.bin "$ns" "$hit_w"
+    wrk_row "$OUT/cachehit.csv" nginx-cache http://127.0.0.1:8091/hit/1k.bin "$ns" "$hit_w"
+    wrk_row "$OUT/cachehit.csv" varnish http://127.0.0.1:8092/hit/1k.bin "$ns" "$hit_w"
     svc_stop varnish
   fi
-  wrk_row "$OUT/misspath.csv" nginx http://127.0.0.1:8090/miss/1k.bin "$ns"
+  wrk_row "$OUT/misspath.csv" nginx http://127.0.0.1:8090/miss/1k.bin "$ns" "$miss_w"
   svc_stop nginx-loop-pop
   for carrier in udp tcp; do
     s=braid-$carrier
@@ -392,8 +392,8 @@ phase_loopback() {  # phase_loopback MODE
     braid_start "$ns" "$ns" "$conf" loop
     if wait_http "$ns" http://127.0.0.1:8080/miss/1k.bin 40; then
       braid_check_carrier "$ns" 127.0.0.1:8081 "$carrier"
-      wrk_row "$OUT/misspath.csv" "$s" http://127.0.0.1:8080/miss/1k.bin "$ns"
-      [ "$mode" = smoke ] || wrk_row "$OUT/cachehit.csv" "$s" http://127.0.0.1:8080/hit/1k.bin "$ns"
+      wrk_row "$OUT/misspath.csv" "$s" http://127.0.0.1:8080/miss/1k.bin "$ns" "$miss_w"
+      [ "$mode" = smoke ] || wrk_row "$OUT/cachehit.csv" "$s" http://127.0.0.1:8080/hit/1k.bin "$ns" "$hit_w"
     else
       note "loopback: the Braid front-end ($s) did not answer"
     fi

@@ -396,7 +396,8 @@ def main(d):
     w("")
     if hits:
         w("All in one namespace on 127.0.0.1, sharing the machine's CPUs with wrk (2 threads); every system "
-          "gets the same warm-up (15 s of the same load) before its measured 10 s. *origin requests* counts "
+          "gets the same warm-up (15 s of the same load; Braid's hit path also after its miss-path run) before "
+          "its measured 10 s. *origin requests* counts "
           "what reached the origin during the measured run: a cache that hits sends none.")
         w("")
         loopback_table(d, w, weaker, hits, "cachehit", "Cache hits", ("nginx-cache", "varnish"),
@@ -417,8 +418,9 @@ def main(d):
     w("")
     if misses:
         w("Every request crosses the whole chain: nginx at the PoP → keep-alive upstream → origin nginx, or "
-          "Braid front-end → TMP link → back-end → pooled origin connection → origin nginx. Same namespace, "
-          "same warm-up, same wrk load as the cache-hit test.")
+          "Braid front-end → TMP link → back-end → pooled origin connection → origin nginx. Same namespace and "
+          "wrk load as the cache-hit test; every system gets 40 s of the same load as warm-up (a JVM's "
+          "compiler needs about 35 s of it on this machine to be done with the path).")
         w("")
         loopback_table(d, w, weaker, misses, "misspath", "Miss path", ("nginx",),
                        "Miss path, 1 KiB no-store, 100 connections, loopback (no WAN)")
