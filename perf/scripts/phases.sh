@@ -303,7 +303,7 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
   set_cc "$cc"
   origin_up
   for s in $systems; do
-    system_up "$s" || { system_down "$s"; continue; }
+    system_up "$s" || { note "$s did not serve within its start-up limit under $cc, $c: skipped there"; system_down "$s"; continue; }
     # The same warm-up for every system: 5 s of small requests over 20 connections, so a JVM
     # (Braid) is measured compiled rather than interpreted, and every pool and link is open.
     [ "$mode" = smoke ] || in_ns "$NS_CLIENT" wrk -t1 -c20 -d5s "$(system_url "$s")/page/obj-08.bin" >"$RAW/warmup-$s-$c-$cc.txt" 2>&1 || true

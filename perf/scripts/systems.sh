@@ -48,16 +48,16 @@ svc_stop_all() {
   done
 }
 
-# wait_http NS URL SECONDS: until URL answers 200 from inside NS.
+# wait_http NS URL SECONDS: until URL answers 200 from inside NS, for at most SECONDS in all.
 wait_http() {
-  local ns=$1 url=$2 secs=$3 i
-  for i in $(seq 1 $((secs * 5))); do
+  local ns=$1 url=$2 secs=$3 deadline=$((SECONDS + $3))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     if [ "$(ip netns exec "$ns" curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null)" = 200 ]; then
       return 0
     fi
     sleep 0.2
   done
-  log "no 200 from $url in $NS after ${secs}s"
+  log "no 200 from $url in $ns after ${secs}s"
   return 1
 }
 
