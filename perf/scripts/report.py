@@ -4,7 +4,7 @@
   report.py DIR
 
 Reads what is there (meta.txt, conditions.csv, content.csv, validation.csv, tcp.csv, pages.csv,
-bulk.csv, cachehit.csv, notes.txt) and skips sections whose data is missing, saying so. Every
+bulk.csv, cachehit.csv, misspath.csv, notes.txt) and skips sections whose data is missing, saying so. Every
 figure names the systems, the congestion control and the condition; every comparison of Braid
 with a peer is a ratio computed from the same run.
 """
@@ -72,6 +72,50 @@ def ratio_text(braid, peer, lower_is_better):
     if lower_is_better:
         return f"{r:.2f} ({'Braid faster' if r < 0.995 else 'Braid slower' if r > 1.005 else 'even'})"
     return f"{r:.2f} ({'Braid ahead' if r > 1.005 else 'Braid behind' if r < 0.995 else 'even'})"
+
+
+def loopback_table(d, w, weaker, rows, name, what, peers, title):
+    """One loopback wrk result: a bar figure, the table, and Braid's ratios to each peer."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    names = [r["system"] for r in rows]
+    ax.bar(range(len(rows)), [float(r["requests_per_s"] or 0) for r in rows],
+           color=[COLORS.get(n, "#333") for n in names])
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([SYSTEM_LABEL.get(n, n).replace(" (", "\n(") for n in names], fontsize=8)
+    ax.set_ylabel("requests/s")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(d, f"{name}.png"), dpi=110)
+    plt.close(fig)
+    w(f"![{what.lower()}]({name}.png)")
+    w("")
+    w("| system | requests/s | p50 ms | p99 ms | errors | origin requests | cache headers seen |")
+    w("|---|---|---|---|---|---|---|")
+    for r in rows:
+        w(f"| {SYSTEM_LABEL.get(r['system'], r['system'])} | {r['requests_per_s']} | {r['latency_p50_ms']} | "
+          f"{r['latency_p99_ms']} | {r['errors']} | {r['origin_requests']} | {r['cache_header']} |")
+    w("")
+    for b in BRAIDS:
+        braid = next((r for r in rows if r["system"] == b and r["requests_per_s"]), None)
+        if not braid:
+            continue
+        for r in rows:
+            if r["system"] not in peers or not r["requests_per_s"]:
+                continue
+            q = float(braid["requests_per_s"]) / float(r["requests_per_s"])
+            line = f"- {SYSTEM_LABEL[b]} / {SYSTEM_LABEL[r['system']]}: {q:.2f} of its requests per second"
+            p99b, p99p = braid["latency_p99_ms"], r["latency_p99_ms"]
+            if p99b and p99p:
+                line += f"; p99 {float(p99b):.2f} ms vs {float(p99p):.2f} ms ({float(p99b) / float(p99p):.2f}x)"
+            w(line + ".")
+            if q < 0.995:
+                weaker.append(f"{what} on loopback: {SYSTEM_LABEL[b]} serves {q:.2f}x the requests/s of "
+                              f"{SYSTEM_LABEL[r['system']]} ({float(braid['requests_per_s']):.0f} vs "
+                              f"{float(r['requests_per_s']):.0f}).")
+            if p99b and p99p and float(p99b) > 1.005 * float(p99p):
+                weaker.append(f"{what} on loopback: {SYSTEM_LABEL[b]}'s p99 latency is {float(p99b):.2f} ms, "
+                              f"{SYSTEM_LABEL[r['system']]}'s {float(p99p):.2f} ms "
+                              f"({float(p99b) / float(p99p):.2f}x).")
 
 
 def main(d):
@@ -322,70 +366,64 @@ def main(d):
         plt.close(fig)
         w("![bulk goodput](bulk.png)")
         w("")
-        w("| congestion control | condition | system | goodput Mbit/s | complete | Braid / system |")
-        w("|---|---|---|---|---|---|")
+        w("| congestion control | condition | system | goodput Mbit/s | complete | Braid (UDP) / system | Braid (TCP) / system |")
+        w("|---|---|---|---|---|---|---|")
         for cc in ccs:
             for c in cs:
-                bt = next((float(r["goodput_mbps"]) for r in bulk if r["cc"] == cc and r["condition"] == c
-                           and r["system"] == "braid-tcp"), None)
+                bts = {b: next((float(r["goodput_mbps"]) for r in bulk if r["cc"] == cc and r["condition"] == c
+                                and r["system"] == b), None) for b in BRAIDS}
                 for s in systems:
                     r = next((r for r in bulk if r["cc"] == cc and r["condition"] == c and r["system"] == s), None)
                     if not r:
                         continue
                     g = float(r["goodput_mbps"])
-                    rt = ratio_text(bt, g, False) if bt is not None and s not in BRAIDS else ""
-                    w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {g:.1f} | {'yes' if r['complete'] == '1' else 'no (time limit)'} | {rt} |")
-                    if bt is not None and s not in BRAIDS and g > 0 and bt / g < 0.995:
-                        weaker.append(f"Bulk, {cond_text(c, conds)}, {cc.upper()}: Braid (TCP) {bt:.1f} Mbit/s trails "
-                                      f"{SYSTEM_LABEL[s]} {g:.1f} Mbit/s ({bt / g:.2f}x).")
+                    cells = [ratio_text(bts[b], g, False) if bts[b] is not None and s not in BRAIDS else ""
+                             for b in ("braid-udp", "braid-tcp")]
+                    w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {g:.1f} | "
+                      f"{'yes' if r['complete'] == '1' else 'no (time limit)'} | {cells[0]} | {cells[1]} |")
+                    for b, bt in bts.items():
+                        if bt is not None and s not in BRAIDS and g > 0 and bt / g < 0.995:
+                            weaker.append(f"Bulk, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]} {bt:.1f} "
+                                          f"Mbit/s trails {SYSTEM_LABEL[s]} {g:.1f} Mbit/s ({bt / g:.2f}x).")
         w("")
     else:
         w("Not run in this mode.")
         w("")
 
-    # ---------- cache hits ----------
+    # ---------- cache hits and the miss path ----------
     hits = read_csv(d, "cachehit.csv")
     w("## 5. Cache hits on loopback (wrk, 1 KiB object, 100 connections, 10 s)")
     w("")
     if hits:
-        w("All in one namespace on 127.0.0.1, sharing the machine's CPUs with wrk (2 threads). "
-          "*origin requests* counts what reached the origin during the measured 10 s: a cache that hits sends none.")
+        w("All in one namespace on 127.0.0.1, sharing the machine's CPUs with wrk (2 threads); every system "
+          "gets the same warm-up (15 s of the same load; Braid's hit path also after its miss-path run) before "
+          "its measured 10 s. *origin requests* counts "
+          "what reached the origin during the measured run: a cache that hits sends none.")
         w("")
-        fig, ax = plt.subplots(figsize=(7, 3.8))
-        names = [r["system"] for r in hits]
-        ax.bar(range(len(hits)), [float(r["requests_per_s"] or 0) for r in hits],
-               color=[COLORS.get(n, "#333") for n in names])
-        ax.set_xticks(range(len(hits)))
-        ax.set_xticklabels([SYSTEM_LABEL.get(n, n).replace(" (", "\n(") for n in names], fontsize=8)
-        ax.set_ylabel("requests/s")
-        ax.set_title("Cache hits, 1 KiB, 100 connections, loopback (no WAN; congestion control irrelevant)", fontsize=9)
-        fig.tight_layout()
-        fig.savefig(os.path.join(d, "cachehit.png"), dpi=110)
-        plt.close(fig)
-        w("![cache hits](cachehit.png)")
-        w("")
-        w("| system | requests/s | p50 ms | p99 ms | errors | origin requests | cache headers seen |")
-        w("|---|---|---|---|---|---|---|")
+        loopback_table(d, w, weaker, hits, "cachehit", "Cache hits", ("nginx-cache", "varnish"),
+                       "Cache hits, 1 KiB, 100 connections, loopback (no WAN)")
         for r in hits:
-            w(f"| {SYSTEM_LABEL.get(r['system'], r['system'])} | {r['requests_per_s']} | {r['latency_p50_ms']} | "
-              f"{r['latency_p99_ms']} | {r['errors']} | {r['origin_requests']} | {r['cache_header']} |")
-        braid = next((r for r in hits if r["system"] == "braid-tcp"), None)
-        if braid and braid["requests_per_s"]:
-            w("")
-            for r in hits:
-                if r["system"] in ("origin", "nginx-cache", "varnish") and r["requests_per_s"]:
-                    q = float(braid["requests_per_s"]) / float(r["requests_per_s"])
-                    w(f"- Braid / {SYSTEM_LABEL[r['system']]}: {q:.2f} of its requests per second.")
-                    if q < 0.995 and r["system"] != "origin":
-                        weaker.append(f"Cache hits on loopback: Braid serves {q:.2f}x the requests/s of "
-                                      f"{SYSTEM_LABEL[r['system']]} ({float(braid['requests_per_s']):.0f} vs "
-                                      f"{float(r['requests_per_s']):.0f}).")
-            if braid["origin_requests"] and int(braid["origin_requests"]) > 0:
-                w(f"- Braid sent {braid['origin_requests']} requests to the origin during its test: its front-end "
-                  "has no cache yet, so every request is a miss (X-Cache shows it). This row measures the full "
-                  "front-end → TMP → back-end → origin path, not cache hits.")
-                weaker.append("Cache hits: Braid's front-end has no cache yet; every request in the cache-hit test "
-                              "went to the origin.")
+            if r["system"] in BRAIDS and r["origin_requests"] and int(r["origin_requests"]) > 0:
+                w(f"- {SYSTEM_LABEL[r['system']]} sent {r['origin_requests']} requests to the origin during its "
+                  "test: its front-end did not answer them from its cache (the cache header shows what it said).")
+                weaker.append(f"Cache hits: {SYSTEM_LABEL[r['system']]} sent {r['origin_requests']} of its "
+                              "requests to the origin.")
+        w("")
+    else:
+        w("Not run in this mode.")
+        w("")
+
+    misses = read_csv(d, "misspath.csv")
+    w("## 6. Miss path on loopback (wrk, 1 KiB uncacheable object, 100 connections, 10 s)")
+    w("")
+    if misses:
+        w("Every request crosses the whole chain: nginx at the PoP → keep-alive upstream → origin nginx, or "
+          "Braid front-end → TMP link → back-end → pooled origin connection → origin nginx. Same namespace and "
+          "wrk load as the cache-hit test; every system gets 40 s of the same load as warm-up (a JVM's "
+          "compiler needs about 35 s of it on this machine to be done with the path).")
+        w("")
+        loopback_table(d, w, weaker, misses, "misspath", "Miss path", ("nginx",),
+                       "Miss path, 1 KiB no-store, 100 connections, loopback (no WAN)")
         w("")
     else:
         w("Not run in this mode.")

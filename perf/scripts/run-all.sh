@@ -8,18 +8,22 @@
 #   2. kernel TCP baselines: iperf3 single flow per condition under BBR and CUBIC,
 #   3. page loads (browser-like: one HTML, 30 objects, six connections per client) and bulk
 #      downloads per condition and congestion control through: direct to the origin, nginx at the
-#      point of presence (no cache, and proxy_cache), Braid (TCP carrier; UDP carrier when built),
-#   4. cache hits on loopback (wrk, 1 KB, 100 connections): nginx proxy_cache, Varnish, Braid,
+#      point of presence (no cache, and proxy_cache), Braid with its cache over the UDP carrier and
+#      over the TCP carrier,
+#   4. on loopback (wrk, 1 KB, 100 connections): cache hits through nginx proxy_cache, Varnish and
+#      Braid (both carriers), and the miss path through nginx two-tier and Braid (both carriers),
 # and writes the report (report.md, PNG figures, CSV) to perf/results/<date>/ (or --out DIR).
 # Everything runs inside namespaces this script creates and removes (always, via trap).
 #
-# Full run: about 25 minutes. --smoke: one condition validated briefly, one small Braid and one
-# nginx page load, report into a temporary directory; about 20 s. Needs root.
+# Full run: about 25 minutes. --smoke: one condition validated briefly, small page loads through
+# nginx and Braid (both carriers), a short loopback miss-path run, report into a temporary
+# directory; about 60 s. Needs root.
 #
 #   --conditions  comma list of page-load/bulk conditions, e.g. rtt80-loss0,rtt20-loss0.1
 #                 (default: rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1; all at 100 Mbit/s)
 #   --cc          congestion controls for the page loads and bulk downloads (default: bbr,cubic)
-#   --phases      comma list of validate,tcp,pages,cache (default: all); with --out naming an
+#   --phases      comma list of validate,tcp,pages,cache (default: all; cache = the loopback
+#                 cache-hit and miss-path tests); with --out naming an
 #                 earlier run's directory, adds to it (e.g. to redo one phase)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -94,7 +98,8 @@ fi
 
 if [ "$MODE" = smoke ]; then
   phase_validate smoke
-  phase_pages smoke rtt20-loss0 bbr "nginx braid-tcp"
+  phase_pages smoke rtt20-loss0 bbr "nginx braid-tcp braid-udp"
+  phase_loopback smoke
 else
   wants() { [[ ",$PHASES," == *",$1,"* ]]; }
   wants validate && phase_validate full
@@ -108,7 +113,7 @@ else
       done
     done
   fi
-  if wants cache; then phase_cache_hits; fi
+  if wants cache; then phase_loopback full; fi
 fi
 
 echo "duration_s=$((SECONDS - started))" >>"$OUT/meta.txt"
@@ -120,9 +125,13 @@ if [ "$MODE" = smoke ]; then
   # The smoke test fails when the harness does: the emulator's RTT is off, or a system delivered
   # no complete page. Speed is reported, never asserted.
   grep -q '^rtt,.*,yes,' "$OUT/validation.csv" || die "smoke: the emulated RTT is not within 5% of its setting (see $OUT/validation.csv)"
-  for s in nginx braid-tcp; do
+  for s in nginx braid-tcp braid-udp; do
     awk -F, -v s="$s" '$1 == s && $(NF - 1) == 1 { ok = 1 } END { exit !ok }' "$OUT/pages.csv" \
       || die "smoke: no page load through $s completed (see $OUT/pages.csv and $RAW/logs)"
+  done
+  for s in braid-tcp braid-udp; do
+    awk -F, -v s="$s" '$1 == s && $2 > 0 { ok = 1 } END { exit !ok }' "$OUT/misspath.csv" \
+      || die "smoke: no request through $s on the loopback miss path (see $OUT/misspath.csv and $RAW/logs)"
   done
   log "smoke passed"
 fi

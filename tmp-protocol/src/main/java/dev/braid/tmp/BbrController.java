@@ -52,14 +52,6 @@ final class BbrController implements CongestionController {
     private boolean probeRttRoundDone;
     private long probeRttMin = Long.MAX_VALUE;
 
-    // Ack aggregation (BBRv2's extra_acked): bytes acknowledged beyond what the modelled rate
-    // explains, when ACKs come late and in bursts (delayed ACKs, busy hosts, event loops).
-    private long ackEpochStart;
-    private long ackEpochAcked;
-    private final long[] extraAcked = new long[2];
-    private int extraSlot;
-    private long extraSlotRound;
-
     BbrController(DatagramSettings settings, int mss) {
         this.mss = mss;
         this.initialCwnd = (long) settings.initialWindowPackets() * mss;
@@ -94,10 +86,7 @@ final class BbrController implements CongestionController {
         if (bw == 0 || minRtt == Long.MAX_VALUE) {
             return initialCwnd;
         }
-        // A path shorter than a few pacing quanta (a LAN, loopback) is taken to be that long: its
-        // acknowledgements come back at the pace of timers and event loops, not of the wire, and a
-        // window of a wire-RTT's worth would starve the rate filter that sets it.
-        return (long) (gain * bw * Math.max(minRtt, 4 * quantumNanos) / 1e9);
+        return (long) (gain * bw * minRtt / 1e9);
     }
 
     @Override
@@ -158,31 +147,8 @@ final class BbrController implements CongestionController {
             }
             bwSamples[slot] = Math.max(bwSamples[slot], s.deliveryRate);
         }
-        updateAckAggregation(now, s);
         updateMode(now, s);
         updateCwnd(s);
-    }
-
-    private void updateAckAggregation(long now, AckSample s) {
-        double bw = bottleneckRate();
-        if (bw == 0) {
-            return;
-        }
-        if (round - extraSlotRound >= 5) {
-            // Two slots of five rounds each: the maximum covers the last five to ten rounds.
-            extraSlot = 1 - extraSlot;
-            extraAcked[extraSlot] = 0;
-            extraSlotRound = round;
-        }
-        double expected = bw * (now - ackEpochStart) / 1e9;
-        if (ackEpochStart == 0 || ackEpochAcked <= expected) {
-            ackEpochStart = now; // the ACKs are keeping pace with the rate: start a new epoch
-            ackEpochAcked = 0;
-            expected = 0;
-        }
-        ackEpochAcked += s.ackedBytes;
-        long extra = (long) Math.min(ackEpochAcked - expected, cwnd);
-        extraAcked[extraSlot] = Math.max(extraAcked[extraSlot], extra);
     }
 
     private void onRoundEnd(AckSample s) {
@@ -285,7 +251,7 @@ final class BbrController implements CongestionController {
         // a burst of two quanta must fit beside the BDP, or short paths (where the quantum exceeds
         // the RTT) run window-limited far below their rate.
         long sendQuantum = (long) (bottleneckRate() * quantumNanos / 1e9);
-        long target = bdp(cwndGain) + 3L * mss + 2 * sendQuantum + Math.max(extraAcked[0], extraAcked[1]);
+        long target = bdp(cwndGain) + 3L * mss + 2 * sendQuantum;
         if (filledPipe) {
             cwnd = Math.min(cwnd + s.ackedBytes, target);
         } else if (cwnd < target || cwnd < initialCwnd) {

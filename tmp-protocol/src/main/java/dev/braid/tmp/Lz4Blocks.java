@@ -14,9 +14,15 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  */
 final class Lz4Blocks {
 
-    private static final LZ4Factory FACTORY = LZ4Factory.fastestJavaInstance();
-    private static final LZ4Compressor COMPRESSOR = FACTORY.fastCompressor();
-    private static final LZ4SafeDecompressor DECOMPRESSOR = FACTORY.safeDecompressor();
+    /**
+     * The native compressor where the platform has it: the pure-Java one allocates and clears a
+     * 16 KiB hash table on every call, which for sub-packets of at most a few hundred bytes costs
+     * several times the compression itself (about 3 µs against 0.5 µs for 300 bytes). It only
+     * ever reads our own bytes.
+     */
+    private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+    /** Blocks come from the peer: the bounds-checked pure-Java decompressor reads them. */
+    private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestJavaInstance().safeDecompressor();
 
     /** A block is used only if it saves at least this share of the payload. */
     static final double MIN_SAVING = 0.10;

@@ -65,6 +65,8 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
     private final Observer observer;
     private final Map<Long, Entry> byCid = new HashMap<>();
     private final List<Entry> entries = new ArrayList<>();
+    /** Connections that received datagrams in the current read batch; flushed once at its end. */
+    private final List<Entry> readBatch = new ArrayList<>();
     private ChannelHandlerContext ctx;
     private int handshakes;
     private final UdpSecurity security;
@@ -171,7 +173,23 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         if (initial != 0 && !byCid.containsKey(initial)) {
             byCid.put(initial, e);
         }
-        flush(e);
+        // Answer once per read batch, not per datagram: one ACK then covers every packet of the
+        // batch, and the data their frames released (credit, requests) leaves in full packets.
+        if (!e.inReadBatch) {
+            e.inReadBatch = true;
+            readBatch.add(e);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        for (int i = 0; i < readBatch.size(); i++) {
+            Entry e = readBatch.get(i);
+            e.inReadBatch = false;
+            flush(e);
+        }
+        readBatch.clear();
+        ctx.fireChannelReadComplete();
     }
 
     /**
@@ -285,6 +303,7 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         ScheduledFuture<?> timer;
         long timerAt = Long.MAX_VALUE;
         boolean flushScheduled;
+        boolean inReadBatch;
         boolean handshaking;
         boolean finished;
         final Promise<Void> closed;
