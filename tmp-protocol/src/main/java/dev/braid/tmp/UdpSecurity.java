@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.runtime.Metrics;
+import dev.braid.tmp.noise.StatelessReset;
 import dev.braid.tmp.noise.X25519Keys;
 import dev.braid.tmp.security.NodeIdentity;
 import dev.braid.tmp.security.PeerIdentity;
@@ -84,6 +85,7 @@ public final class UdpSecurity {
     private final Map<String, Long> latestInitiation;
     private final Clock clock;
     private final LongAdder keyUpdates;
+    private final StatelessReset statelessReset;
 
     private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
                         byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
@@ -117,6 +119,7 @@ public final class UdpSecurity {
         this.latestInitiation = latestInitiation;
         this.clock = clock;
         this.keyUpdates = keyUpdates;
+        this.statelessReset = StatelessReset.fromStaticKey(staticKey);
     }
 
     /**
@@ -243,6 +246,14 @@ public final class UdpSecurity {
     public UdpSecurity withKeyUpdate(long packets, Duration interval) {
         return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
                 drops, refusals, latestInitiation, clock, keyUpdates);
+    }
+
+    /**
+     * The stateless reset tokens of this node's connection ids, derived from its static key: a
+     * restarted node with the same key resets the links its previous run had.
+     */
+    public StatelessReset statelessReset() {
+        return statelessReset;
     }
 
     public long keyUpdatePackets() {
