@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Frames {
 
+    /** One zero byte, no fields, ignored: pads a UDP probe so that a restarted peer can answer it with a stateless reset. */
+    public static final int PADDING = 0x00;
     public static final int HELLO = 0x01;
     public static final int STREAM_OPEN = 0x02;
     public static final int DATA = 0x03;
@@ -207,6 +209,11 @@ public final class Frames {
         writeString(out, reason);
     }
 
+    /** Writes {@code n} PADDING frames. */
+    public static void writePadding(ByteBuf out, int n) {
+        out.writeZero(n);
+    }
+
     public static void writeResetToken(ByteBuf out, byte[] token) {
         if (token.length != RESET_TOKEN_BYTES) {
             throw new IllegalArgumentException("token: " + token.length + " bytes (expected: " + RESET_TOKEN_BYTES + ")");
@@ -220,6 +227,9 @@ public final class Frames {
         while (packet.isReadable()) {
             int type = packet.readUnsignedByte();
             switch (type) {
+                case PADDING -> {
+                    // nothing to read: each zero byte is a frame of its own
+                }
                 case HELLO -> {
                     long version = VarInt.read(packet);
                     int role = readByte(packet);

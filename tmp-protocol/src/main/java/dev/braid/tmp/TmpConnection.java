@@ -58,6 +58,8 @@ public final class TmpConnection implements DatagramEndpoint {
      * lost and re-sent their frames. (Later ones, if duplicates, are harmless: frames are idempotent.)
      */
     static final long STALE_PACKETS = 4096;
+    /** PING-only packets (probes, keepalives) are padded to this many bytes: room for a stateless reset's answer. */
+    static final int PROBE_BYTES = 64;
     /** Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2). */
     static final int ACK_EVERY = 2;
 
@@ -913,6 +915,12 @@ public final class TmpConnection implements DatagramEndpoint {
             }
             if (!wroteEliciting && (pingPending || recovery.probesToSend() > 0)) {
                 Frames.writePing(out, random.nextLong(), false);
+                // Long enough to be answered with a stateless reset (always shorter than what it answers),
+                // should the peer have restarted: a probe is what reaches a peer that lost the link.
+                int datagram = out.writerIndex() - out.readerIndex() + tagBytes;
+                if (datagram < PROBE_BYTES) {
+                    Frames.writePadding(out, PROBE_BYTES - datagram);
+                }
                 wroteEliciting = true;
             }
             pingPending = false;

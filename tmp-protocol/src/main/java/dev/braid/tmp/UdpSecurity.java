@@ -182,6 +182,53 @@ public final class UdpSecurity {
         return security;
     }
 
+    /** How a node protects its TMP links ({@code tmp.security}). */
+    public enum Mode {
+        /** Encrypted where the node has its identity files, plain text (logged loudly) where it has none. */
+        AUTO,
+        /** Encrypted; a node without its identity refuses to start. */
+        REQUIRED,
+        /** Plain text on purpose, even where the node has an identity; logged loudly. */
+        PLAINTEXT;
+
+        /** {@code auto}, {@code required} or {@code plaintext}. */
+        public static Mode parse(String s) {
+            for (Mode m : values()) {
+                if (m.name().equalsIgnoreCase(s)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("tmp.security: " + s + " (expected: auto, required or plaintext)");
+        }
+    }
+
+    /**
+     * A node's UDP security as {@code tmp.security} asks: {@link #loadNode} with the key-update limits,
+     * null for plain text (PLAINTEXT always, AUTO without the certificate file).
+     *
+     * @throws IOException for REQUIRED without the certificate file, naming it and what to do, and
+     *                     whenever {@link #loadNode} throws
+     */
+    public static UdpSecurity forNode(Mode mode, String role, String name, Path certificate, Path key,
+                                      Path trustBundle, List<String> crls, String acceptedRole, long keyUpdatePackets,
+                                      Duration keyUpdateInterval) throws IOException {
+        if (mode == Mode.PLAINTEXT) {
+            org.slf4j.LoggerFactory.getLogger(UdpSecurity.class).warn("{} {}: tmp.security is plaintext: TMP links "
+                    + "run in PLAIN TEXT, neither encrypted nor authenticated, by configuration", role, name);
+            return null;
+        }
+        UdpSecurity s = loadNode(certificate, key, trustBundle, crls, acceptedRole);
+        if (s == null) {
+            if (mode == Mode.REQUIRED) {
+                throw new IOException(certificate + ": no certificate of " + role + " " + name + ", and tmp.security is "
+                        + "required (expected: the node's certificate and keys from braid keys issue --role " + role
+                        + " --name " + name + ", or tmp.security: plaintext to run links in plain text on purpose)");
+            }
+            return null;
+        }
+        return s.withKeyUpdate(keyUpdatePackets, keyUpdateInterval);
+    }
+
     /**
      * Runs one handshake with itself and one certificate check, off the event loops: the first
      * handshake of a process otherwise pays for loading and compiling the crypto and PKIX code,
