@@ -553,6 +553,9 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         log.warn("TMP link (udp) {} {}: stateless reset received: the peer restarted or lost the link",
                 initiator ? "to" : "from", peerLabel());
+        if (security != null) {
+            security.countReset(false);
+        }
         closeLocally(ResetCode.LINK_LOST, STATELESS_RESET, false);
         return true;
     }

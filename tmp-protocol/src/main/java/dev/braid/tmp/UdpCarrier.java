@@ -217,6 +217,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         }
         ByteBuf reset = resets.answer(dcid, bytes, System.nanoTime(), ctx.alloc());
         if (reset != null) {
+            if (security != null) {
+                security.countReset(true);
+            }
             log.debug("UDP carrier on {}: stateless reset to {} for unknown connection id {}",
                     ctx.channel().localAddress(), sender, Long.toHexString(dcid));
             ctx.writeAndFlush(new DatagramPacket(reset, sender));

@@ -86,11 +86,15 @@ public final class UdpSecurity {
     private final Clock clock;
     private final LongAdder keyUpdates;
     private final StatelessReset statelessReset;
+    /** Stateless resets sent (answers to packets of unknown links) and received (links closed by one). */
+    private final LongAdder resetsSent;
+    private final LongAdder resetsReceived;
 
     private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
                         byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
                         Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals,
-                        Map<String, Long> latestInitiation, Clock clock, LongAdder keyUpdates) {
+                        Map<String, Long> latestInitiation, Clock clock, LongAdder keyUpdates, LongAdder resetsSent,
+                        LongAdder resetsReceived) {
         this.staticKey = staticKey;
         this.certificate = certificate;
         try {
@@ -120,6 +124,8 @@ public final class UdpSecurity {
         this.clock = clock;
         this.keyUpdates = keyUpdates;
         this.statelessReset = StatelessReset.fromStaticKey(staticKey);
+        this.resetsSent = resetsSent;
+        this.resetsReceived = resetsReceived;
     }
 
     /**
@@ -150,7 +156,8 @@ public final class UdpSecurity {
         }
         return new UdpSecurity(staticKey, certificate, verifier, null, null, DEFAULT_KEY_UPDATE_PACKETS,
                 DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals,
-                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC(), new LongAdder());
+                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC(), new LongAdder(), new LongAdder(),
+                new LongAdder());
     }
 
     /**
@@ -286,13 +293,13 @@ public final class UdpSecurity {
         verifier.verify(List.of(responderCertificate), PeerVerifier.PeerSide.SERVER, responderName);
         byte[] key = TmpStaticKeys.certifiedKey(responderCertificate);
         return new UdpSecurity(staticKey, certificate, verifier, responderName, key, keyUpdatePackets,
-                keyUpdateInterval, random, drops, refusals, latestInitiation, clock, keyUpdates);
+                keyUpdateInterval, random, drops, refusals, latestInitiation, clock, keyUpdates, resetsSent, resetsReceived);
     }
 
     /** The same with other key-update limits (defaults: 2^20 packets, 120 s). */
     public UdpSecurity withKeyUpdate(long packets, Duration interval) {
         return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
-                drops, refusals, latestInitiation, clock, keyUpdates);
+                drops, refusals, latestInitiation, clock, keyUpdates, resetsSent, resetsReceived);
     }
 
     /**
@@ -399,6 +406,15 @@ public final class UdpSecurity {
         refusals.get(reason).increment();
     }
 
+    void countReset(boolean sent) {
+        (sent ? resetsSent : resetsReceived).increment();
+    }
+
+    /** Stateless resets this node sent ({@code sent}) or received, since start. */
+    public long statelessResets(boolean sent) {
+        return (sent ? resetsSent : resetsReceived).sum();
+    }
+
     void countKeyUpdate() {
         keyUpdates.increment();
     }
@@ -436,6 +452,10 @@ public final class UdpSecurity {
                             (double) n.sum()));
                     return m;
                 }, "reason");
+        metrics.counters("braid_tmp_stateless_resets_total",
+                "Stateless resets of UDP links: sent for packets of links this node does not know, received from peers"
+                        + " that lost a link", () -> Map.of(List.of("sent"), (double) resetsSent.sum(), List.of("received"),
+                        (double) resetsReceived.sum()), "direction");
         metrics.counters("braid_tmp_key_updates_total", "Key updates of UDP links in their sending direction",
                 () -> Map.of(List.of(), (double) keyUpdates.sum()));
     }

@@ -311,7 +311,8 @@ class SecureUdpConnectionTest {
      */
     @Test
     void aStatelessResetOfTheRestartedBackEndClosesTheLinkAtOnce() throws Exception {
-        try (UdpPair p = pair(11, pki.initiator("fe", "be"), pki.responder("be"), "fe")) {
+        UdpSecurity fe = pki.initiator("fe", "be");
+        try (UdpPair p = pair(11, fe, pki.responder("be"), "fe")) {
             java.util.List<byte[]> toClient = new java.util.ArrayList<>();
             p.net.taps[0] = d -> {
                 byte[] copy = new byte[d.readableBytes()];
@@ -346,6 +347,7 @@ class SecureUdpConnectionTest {
             assertTrue(p.client.isClosed(), "closed at once");
             assertEquals(TmpConnection.STATELESS_RESET, p.client.closeReason());
             assertEquals(ResetCode.LINK_LOST, b.reset);
+            assertEquals(1, fe.statelessResets(false), "counted (braid_tmp_stateless_resets_total{direction=received})");
         }
     }
 }
