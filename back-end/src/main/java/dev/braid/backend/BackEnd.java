@@ -88,9 +88,11 @@ public final class BackEnd implements AutoCloseable {
         applySites(options.config());
         PkiSettings pki = options.config().pki();
         CertificateFiles identity = pki.identityOf(PeerIdentity.BACK_END, name);
-        this.tls = LinkTls.forNode(PeerIdentity.BACK_END, name, identity.certificate(), identity.key(), pki.trustBundle(),
-                pki.crls(), Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        // First: tmp.security required without an identity stops the node here, before anything starts.
         this.udpSecurity = udpSecurity(options.config(), name);
+        this.tls = plainTextByChoice(options.config()) ? null : LinkTls.forNode(PeerIdentity.BACK_END, name,
+                identity.certificate(), identity.key(), pki.trustBundle(), pki.crls(),
+                Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
         LinkSettings link = linkSettings(options.config());
         if (udpSecurity != null) {
             link = link.withDatagram(link.datagram().withSecurity(udpSecurity));
@@ -175,12 +177,21 @@ public final class BackEnd implements AutoCloseable {
         return server.links();
     }
 
+    /** {@code tmp.security: plaintext}: TMP links in clear text on both carriers, identity or not. */
+    private static boolean plainTextByChoice(BraidConfig config) {
+        return dev.braid.tmp.UdpSecurity.Mode.parse(config.tmp().security()) == dev.braid.tmp.UdpSecurity.Mode.PLAINTEXT;
+    }
+
+    /** The UDP carrier's security as {@code tmp.security} asks; null for plain text. */
     private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
         var files = config.pki().identityOf("back-end", name);
+        TmpSettings tmp = config.tmp();
         try {
-            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
-                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
-                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.FRONT_END);
+            return dev.braid.tmp.UdpSecurity.forNode(dev.braid.tmp.UdpSecurity.Mode.parse(tmp.security()), "back-end", name,
+                    java.nio.file.Path.of(files.certificate()), java.nio.file.Path.of(files.key()),
+                    java.nio.file.Path.of(config.pki().trustBundle()), config.pki().crls(),
+                    dev.braid.tmp.security.PeerIdentity.FRONT_END, tmp.keyUpdatePackets(),
+                    java.time.Duration.ofSeconds(tmp.keyUpdateSeconds()));
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("pki: " + e.getMessage(), e);
         }
@@ -188,8 +199,9 @@ public final class BackEnd implements AutoCloseable {
 
     static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
-                tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
+        LinkSettings s = LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(),
+                config.ringWeights(), tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
+        return s.withDatagram(s.datagram().withDeadPeerTimeout(java.time.Duration.ofMillis(tmp.deadPeerTimeoutMillis())));
     }
 
     /**

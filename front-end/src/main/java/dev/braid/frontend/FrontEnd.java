@@ -103,12 +103,14 @@ public final class FrontEnd implements AutoCloseable {
         cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
         PkiSettings pki = options.config().pki();
         CertificateFiles identity = pki.identityOf(PeerIdentity.FRONT_END, name);
-        this.linkTls = LinkTls.forNode(PeerIdentity.FRONT_END, name, identity.certificate(), identity.key(),
-                pki.trustBundle(), pki.crls(), java.time.Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        // First: tmp.security required without an identity stops the node here, before anything starts.
+        this.udpSecurity = udpSecurity(options.config(), name);
+        this.linkTls = plainTextByChoice(options.config()) ? null : LinkTls.forNode(PeerIdentity.FRONT_END, name,
+                identity.certificate(), identity.key(), pki.trustBundle(), pki.crls(),
+                java.time.Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
         options.metrics().gauge("braid_link_tcp_tls",
                 "1 when TMP links over TCP use TLS with this node's certificate, 0 in clear text",
                 () -> linkTls == null ? 0 : 1);
-        this.udpSecurity = udpSecurity(options.config(), name);
         if (udpSecurity != null) {
             udpSecurity.registerMetrics(options.metrics());
         }
@@ -169,12 +171,21 @@ public final class FrontEnd implements AutoCloseable {
                 Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
+    /** {@code tmp.security: plaintext}: TMP links in clear text on both carriers, identity or not. */
+    private static boolean plainTextByChoice(BraidConfig config) {
+        return dev.braid.tmp.UdpSecurity.Mode.parse(config.tmp().security()) == dev.braid.tmp.UdpSecurity.Mode.PLAINTEXT;
+    }
+
+    /** The UDP carrier's security as {@code tmp.security} asks; null for plain text. */
     private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
         var files = config.pki().identityOf("front-end", name);
+        TmpSettings tmp = config.tmp();
         try {
-            return dev.braid.tmp.UdpSecurity.loadNode(java.nio.file.Path.of(files.certificate()),
-                    java.nio.file.Path.of(files.key()), java.nio.file.Path.of(config.pki().trustBundle()),
-                    config.pki().crls(), dev.braid.tmp.security.PeerIdentity.BACK_END);
+            return dev.braid.tmp.UdpSecurity.forNode(dev.braid.tmp.UdpSecurity.Mode.parse(tmp.security()), "front-end", name,
+                    java.nio.file.Path.of(files.certificate()), java.nio.file.Path.of(files.key()),
+                    java.nio.file.Path.of(config.pki().trustBundle()), config.pki().crls(),
+                    dev.braid.tmp.security.PeerIdentity.BACK_END, tmp.keyUpdatePackets(),
+                    java.time.Duration.ofSeconds(tmp.keyUpdateSeconds()));
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("pki: " + e.getMessage(), e);
         }
@@ -201,8 +212,9 @@ public final class FrontEnd implements AutoCloseable {
 
     private static LinkSettings linkSettings(BraidConfig config) {
         TmpSettings tmp = config.tmp();
-        return LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(), config.ringWeights(),
-                tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
+        LinkSettings s = LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(),
+                config.ringWeights(), tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
+        return s.withDatagram(s.datagram().withDeadPeerTimeout(java.time.Duration.ofMillis(tmp.deadPeerTimeoutMillis())));
     }
 
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */

@@ -19,17 +19,21 @@ import java.time.Duration;
  * @param udpProbeInterval       while a link runs on TCP, UDP is tried again this often (default 60 s)
  * @param qosInterval            how often each side sends a QOS report (default 1 s)
  * @param socketBufferBytes      requested UDP socket send and receive buffer (default 4 MiB; the kernel may cap it)
+ * @param deadPeerTimeout        an established link with ack-eliciting packets in flight and no acknowledgement
+ *                               for this long (and at least {@value Recovery#DEAD_PEER_PTOS} probe timeouts) is
+ *                               declared lost (default 5 s): gateways fail over faster than the idle timeout
  * @param security               the node's Noise IK keys, certificate and peer checks; null (the default)
  *                               runs the carrier in plain text, which the carrier logs as a warning
  */
 public record DatagramSettings(boolean udp, CongestionControl congestionControl, int maxFlows, int initialWindowPackets,
                                Duration initialRtt, Duration maxAckDelay, Duration pacingQuantum,
                                double bbrLossThreshold, Duration handshakeTimeout, Duration udpProbeInterval,
-                               Duration qosInterval, int socketBufferBytes, UdpSecurity security) {
+                               Duration qosInterval, int socketBufferBytes, Duration deadPeerTimeout,
+                               UdpSecurity security) {
 
     public static final DatagramSettings DEFAULT = new DatagramSettings(true, CongestionControl.DEFAULT, 128, 10,
             Duration.ofMillis(333), Duration.ofMillis(25), Duration.ofMillis(1), 0.1, Duration.ofSeconds(2),
-            Duration.ofSeconds(60), Duration.ofSeconds(1), 4 * 1024 * 1024, null);
+            Duration.ofSeconds(60), Duration.ofSeconds(1), 4 * 1024 * 1024, Duration.ofSeconds(5), null);
 
     public DatagramSettings {
         if (congestionControl == null) {
@@ -46,6 +50,7 @@ public record DatagramSettings(boolean udp, CongestionControl congestionControl,
         require(positive(udpProbeInterval), "udpProbeInterval", udpProbeInterval, "> 0");
         require(positive(qosInterval), "qosInterval", qosInterval, "> 0");
         require(socketBufferBytes >= 64 * 1024, "socketBufferBytes", socketBufferBytes, ">= 65536");
+        require(positive(deadPeerTimeout), "deadPeerTimeout", deadPeerTimeout, "> 0");
     }
 
     private static boolean positive(Duration d) {
@@ -60,32 +65,38 @@ public record DatagramSettings(boolean udp, CongestionControl congestionControl,
 
     public DatagramSettings withCongestionControl(CongestionControl c) {
         return new DatagramSettings(udp, c, maxFlows, initialWindowPackets, initialRtt, maxAckDelay, pacingQuantum,
-                bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
+                bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, deadPeerTimeout, security);
     }
 
     public DatagramSettings withUdp(boolean on) {
         return new DatagramSettings(on, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, deadPeerTimeout, security);
     }
 
     public DatagramSettings withMaxFlows(int n) {
         return new DatagramSettings(udp, congestionControl, n, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, security);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, deadPeerTimeout, security);
     }
 
     public DatagramSettings withHandshakeTimeout(Duration d) {
         return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, d, udpProbeInterval, qosInterval, socketBufferBytes, security);
+                pacingQuantum, bbrLossThreshold, d, udpProbeInterval, qosInterval, socketBufferBytes, deadPeerTimeout, security);
     }
 
     /** The same with UDP encryption: {@code s} for every link of the carrier, or null for plain text. */
     public DatagramSettings withSecurity(UdpSecurity s) {
         return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, s);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, deadPeerTimeout, s);
+    }
+
+    public DatagramSettings withDeadPeerTimeout(Duration d) {
+        return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, udpProbeInterval, qosInterval, socketBufferBytes, d,
+                security);
     }
 
     public DatagramSettings withUdpProbeInterval(Duration d) {
         return new DatagramSettings(udp, congestionControl, maxFlows, initialWindowPackets, initialRtt, maxAckDelay,
-                pacingQuantum, bbrLossThreshold, handshakeTimeout, d, qosInterval, socketBufferBytes, security);
+                pacingQuantum, bbrLossThreshold, handshakeTimeout, d, qosInterval, socketBufferBytes, deadPeerTimeout, security);
     }
 }

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Frames {
 
+    /** One zero byte, no fields, ignored: pads a UDP probe so that a restarted peer can answer it with a stateless reset. */
+    public static final int PADDING = 0x00;
     public static final int HELLO = 0x01;
     public static final int STREAM_OPEN = 0x02;
     public static final int DATA = 0x03;
@@ -31,6 +33,13 @@ public final class Frames {
     public static final int QOS = 0x0B;
     /** UDP carrier only: the link is closed now, with a code and reason (TCP closes the connection instead). */
     public static final int CLOSE = 0x0C;
+    /**
+     * UDP carrier only: the stateless reset token of the sender's connection id (16 bytes), sent
+     * with its HELLO; a datagram ending in it means the sender lost the link's state (RFC 9000 §10.3).
+     */
+    public static final int RESET_TOKEN = 0x0D;
+    /** Bytes of a stateless reset token. */
+    public static final int RESET_TOKEN_BYTES = 16;
 
     /** DATA flag: the frame ends the stream. */
     public static final int FLAG_FIN = 0x01;
@@ -79,6 +88,11 @@ public final class Frames {
         /** The peer closed the link; only the UDP carrier accepts it. */
         default void close(ResetCode code, String reason) throws TmpProtocolException {
             throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "CLOSE frame on a carrier that closes connections");
+        }
+
+        /** The peer's stateless reset token ({@link #RESET_TOKEN_BYTES}); only the UDP carrier accepts it. */
+        default void resetToken(byte[] token) throws TmpProtocolException {
+            throw new TmpProtocolException(ResetCode.PROTOCOL_ERROR, "RESET_TOKEN frame on a carrier without resets");
         }
 
         /** A QoS report; only the UDP carrier accepts them. */
@@ -195,11 +209,27 @@ public final class Frames {
         writeString(out, reason);
     }
 
+    /** Writes {@code n} PADDING frames. */
+    public static void writePadding(ByteBuf out, int n) {
+        out.writeZero(n);
+    }
+
+    public static void writeResetToken(ByteBuf out, byte[] token) {
+        if (token.length != RESET_TOKEN_BYTES) {
+            throw new IllegalArgumentException("token: " + token.length + " bytes (expected: " + RESET_TOKEN_BYTES + ")");
+        }
+        out.writeByte(RESET_TOKEN);
+        out.writeBytes(token);
+    }
+
     /** Decodes every frame of one packet, in order. Does not release {@code packet}. */
     public static void decode(ByteBuf packet, Visitor v) throws TmpProtocolException {
         while (packet.isReadable()) {
             int type = packet.readUnsignedByte();
             switch (type) {
+                case PADDING -> {
+                    // nothing to read: each zero byte is a frame of its own
+                }
                 case HELLO -> {
                     long version = VarInt.read(packet);
                     int role = readByte(packet);
@@ -305,6 +335,14 @@ public final class Frames {
                         throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "QOS loss of " + lossPpm + " ppm");
                     }
                     v.qos(new QosReport(lossPpm / 1e6, srtt, rttVar, minRtt, rate, centiStreams / 100.0));
+                }
+                case RESET_TOKEN -> {
+                    if (packet.readableBytes() < RESET_TOKEN_BYTES) {
+                        throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR, "truncated frame");
+                    }
+                    byte[] token = new byte[RESET_TOKEN_BYTES];
+                    packet.readBytes(token);
+                    v.resetToken(token);
                 }
                 default -> throw new TmpProtocolException(ResetCode.FRAME_ENCODING_ERROR,
                         "unknown frame type 0x" + Integer.toHexString(type));

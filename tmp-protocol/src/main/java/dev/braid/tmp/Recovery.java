@@ -18,6 +18,11 @@ final class Recovery {
     static final int PACKET_THRESHOLD = 3;
     /** The probe timeout stops doubling here, so a link recovers within a second of a long blackout. */
     static final long MAX_PTO = 1_000_000_000L;
+    /**
+     * Probe timeouts that must have expired, besides {@link DatagramSettings#deadPeerTimeout()}, before a
+     * link is declared lost: a path whose round trip is close to the setting is not judged on one late ACK.
+     */
+    static final int DEAD_PEER_PTOS = 3;
 
     interface Listener {
         void framesAcked(List<SentFrame> frames);
@@ -80,6 +85,8 @@ final class Recovery {
     private long lossTime = Long.MAX_VALUE;
     private int ptoCount;
     private int probesToSend;
+    /** Since when ack-eliciting packets have been in flight with nothing newly acknowledged; meaningless when none are. */
+    private long unansweredSince;
     private long firstRttSampleTime = -1;
 
     // Delivery-rate estimation (draft-cheng-iccrg-delivery-rate-estimation).
@@ -178,6 +185,9 @@ final class Recovery {
         }
         put(pn, p);
         bytesInFlight += bytes;
+        if (ackElicitingInFlight == 0) {
+            unansweredSince = now;
+        }
         ackElicitingInFlight++;
         lastAckElicitingSent = now;
         if (probesToSend > 0) {
@@ -276,6 +286,7 @@ final class Recovery {
         if (largestNewly == null) {
             return true;
         }
+        unansweredSince = now;
         boolean sampled = false;
         if (largestNewly.pn == largest && ackElicitingAcked) {
             rtt.update(now - largestNewly.timeSent, ackDelayNanos);
@@ -399,6 +410,24 @@ final class Recovery {
         long pto = rtt.pto();
         long backedOff = ptoCount >= 20 ? Long.MAX_VALUE : pto << ptoCount;
         return Math.min(backedOff, Math.max(pto, MAX_PTO));
+    }
+
+    /**
+     * When the peer counts as dead unless an acknowledgement arrives first: {@code timeout} after
+     * the last progress while ack-eliciting packets are in flight, else {@link Long#MAX_VALUE}.
+     */
+    long deadPeerDeadline(long timeout) {
+        return ackElicitingInFlight == 0 ? Long.MAX_VALUE : unansweredSince + timeout;
+    }
+
+    /** Whether the peer counts as dead at {@code now}: past {@link #deadPeerDeadline} and {@link #DEAD_PEER_PTOS} probe timeouts. */
+    boolean peerSeemsDead(long now, long timeout) {
+        return now >= deadPeerDeadline(timeout) && ptoCount >= DEAD_PEER_PTOS;
+    }
+
+    /** Probe timeouts expired since the last acknowledgement. */
+    int ptoCount() {
+        return ptoCount;
     }
 
     /** Runs the loss-detection timer (§6.2.1): time-threshold losses, else a probe timeout asking for two probes. */

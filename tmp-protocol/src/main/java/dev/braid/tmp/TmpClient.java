@@ -29,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  * drawn from 50–100% of the step so that many front-ends do not reconnect in lockstep).
  *
  * <p>An established UDP link rides out a blackout of its path: it is dropped only after
- * {@link LinkSettings#idleTimeout()} without hearing from the peer.
+ * {@link DatagramSettings#deadPeerTimeout()} without an acknowledgement while data is in flight,
+ * after {@link LinkSettings#idleTimeout()} without hearing from the peer otherwise, or at once on
+ * the peer's stateless reset (it restarted and lost the link).
  */
 public final class TmpClient implements AutoCloseable {
 

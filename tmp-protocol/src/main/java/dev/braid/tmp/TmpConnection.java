@@ -4,6 +4,7 @@ import dev.braid.tmp.noise.NoiseException;
 import dev.braid.tmp.noise.NoiseIK;
 import dev.braid.tmp.noise.PacketProtection;
 import dev.braid.tmp.noise.ReplayWindow;
+import dev.braid.tmp.noise.StatelessReset;
 import dev.braid.tmp.noise.X25519Keys;
 import dev.braid.tmp.security.PeerIdentity;
 import dev.braid.tmp.security.PeerRejectedException;
@@ -57,6 +58,8 @@ public final class TmpConnection implements DatagramEndpoint {
      * lost and re-sent their frames. (Later ones, if duplicates, are harmless: frames are idempotent.)
      */
     static final long STALE_PACKETS = 4096;
+    /** PING-only packets (probes, keepalives) are padded to this many bytes: room for a stateless reset's answer. */
+    static final int PROBE_BYTES = 64;
     /** Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2). */
     static final int ACK_EVERY = 2;
 
@@ -111,6 +114,11 @@ public final class TmpConnection implements DatagramEndpoint {
     private PacketProtection protection;
     private final ReplayWindow replay = new ReplayWindow();
     private PeerIdentity peerIdentity;
+    /** This node's reset tokens (of its static key, or the plain-text ones), and the peer's token for its id. */
+    private final StatelessReset resetTokens;
+    private byte[] peerResetToken;
+    /** The reason of a link closed by the peer's stateless reset. */
+    static final String STATELESS_RESET = "peer lost its state: stateless reset";
     /** Retries a client follows per handshake; more means something answers with tokens that never work. */
     static final int MAX_RETRIES = 3;
 
@@ -165,6 +173,7 @@ public final class TmpConnection implements DatagramEndpoint {
         this.localCid = random.nextLong();
         this.security = dgram.security();
         this.tagBytes = security != null ? PacketHeader.AEAD_TAG_BYTES : 0;
+        this.resetTokens = security != null ? security.statelessReset() : StatelessReset.PLAIN_TEXT;
         this.maxDatagram = PacketHeader.LONG_HEADER_BYTES + settings.packetBytes() + tagBytes;
         CongestionController cc = dgram.congestionControl().create(dgram, maxDatagram);
         this.recovery = new Recovery(dgram, cc, new RecoveryEvents());
@@ -246,6 +255,8 @@ public final class TmpConnection implements DatagramEndpoint {
     private void queueHello() {
         ByteBuf b = io.netty.buffer.Unpooled.buffer(64);
         Frames.writeHello(b, version, localRole, localName, settings.linkWindowBytes(), settings.streamWindowBytes());
+        // The token travels with the HELLO, so it is re-sent with it; sealed on an encrypted link.
+        Frames.writeResetToken(b, resetTokens.token(localCid));
         hello = new byte[b.readableBytes()];
         b.readBytes(hello);
         helloPending = true;
@@ -282,6 +293,11 @@ public final class TmpConnection implements DatagramEndpoint {
     /** The client's first destination id, which the server answers to as well (0 before it is known). */
     public long initialConnectionId() {
         return initialDcid;
+    }
+
+    /** The stateless reset token the peer gave for its connection id, or null before its HELLO. */
+    byte[] peerResetToken() {
+        return peerResetToken;
     }
 
     /** The largest packet number received so far (the driver follows the peer's address on each new one). */
@@ -416,6 +432,7 @@ public final class TmpConnection implements DatagramEndpoint {
             d.skipBytes(PacketHeader.LONG_HEADER_BYTES - 4);
         } else {
             if (!peerKnown && !initiator || dcid != localCid && dcid != initialDcid) {
+                statelessReset(d);
                 return;
             }
             d.skipBytes(1 + PacketHeader.CID_BYTES);
@@ -502,6 +519,7 @@ public final class TmpConnection implements DatagramEndpoint {
             return;
         }
         if (protection == null || dcid != localCid && dcid != initialDcid) {
+            statelessReset(d);
             return; // not (yet) a link with keys: nothing to decrypt with
         }
         if (d.readableBytes() < PacketHeader.SHORT_HEADER_BYTES + tagBytes) {
@@ -514,12 +532,32 @@ public final class TmpConnection implements DatagramEndpoint {
             return;
         }
         if (!protection.open(d, start, PacketHeader.SHORT_HEADER_BYTES, pn, (flags & PacketHeader.KEY_PHASE) != 0, now)) {
-            security.count(UdpSecurity.Drop.UNDECRYPTABLE);
+            if (!statelessReset(d)) {
+                security.count(UdpSecurity.Drop.UNDECRYPTABLE);
+            }
             return;
         }
         replay.mark(pn);
         d.skipBytes(PacketHeader.SHORT_HEADER_BYTES);
         receiveFrames(d, pn);
+    }
+
+    /**
+     * A short-header datagram this end cannot use (unknown id, or it does not authenticate): if it
+     * ends in the peer's reset token, the peer lost the link's state (RFC 9000 §10.3.1), and the link
+     * closes at once, its streams reset with LINK_LOST. Nothing is sent back: the peer has no keys.
+     */
+    private boolean statelessReset(ByteBuf d) {
+        if (state == State.CLOSED || PacketHeader.isLong(d) || !StatelessReset.endsWith(d, peerResetToken)) {
+            return false;
+        }
+        log.warn("TMP link (udp) {} {}: stateless reset received: the peer restarted or lost the link",
+                initiator ? "to" : "from", peerLabel());
+        if (security != null) {
+            security.countReset(false);
+        }
+        closeLocally(ResetCode.LINK_LOST, STATELESS_RESET, false);
+        return true;
     }
 
     /** Server: the client's INITIAL (Noise message 1), or a copy of it when our HANDSHAKE was lost. */
@@ -764,6 +802,12 @@ public final class TmpConnection implements DatagramEndpoint {
         }
 
         @Override
+        public void resetToken(byte[] token) {
+            elicitingInPacket = true;
+            peerResetToken = token;
+        }
+
+        @Override
         public void close(ResetCode code, String reason) {
             closeLocally(code, "peer closed the link: " + code + ": " + reason, false);
         }
@@ -874,6 +918,12 @@ public final class TmpConnection implements DatagramEndpoint {
             }
             if (!wroteEliciting && (pingPending || recovery.probesToSend() > 0)) {
                 Frames.writePing(out, random.nextLong(), false);
+                // Long enough to be answered with a stateless reset (always shorter than what it answers),
+                // should the peer have restarted: a probe is what reaches a peer that lost the link.
+                int datagram = out.writerIndex() - out.readerIndex() + tagBytes;
+                if (datagram < PROBE_BYTES) {
+                    Frames.writePadding(out, PROBE_BYTES - datagram);
+                }
                 wroteEliciting = true;
             }
             pingPending = false;
@@ -975,6 +1025,11 @@ public final class TmpConnection implements DatagramEndpoint {
             return now;
         }
         long t = state == State.HANDSHAKE ? handshakeDeadline : lastReceive + settings.idleTimeout().toNanos();
+        long deadPeer = recovery.deadPeerDeadline(dgram.deadPeerTimeout().toNanos());
+        if (state == State.ESTABLISHED && deadPeer > now) {
+            // Once past it, each probe timeout checks again, until enough of them expired.
+            t = Math.min(t, deadPeer);
+        }
         if (noise != null) {
             t = Math.min(t, handshakeResendAt);
         }
@@ -1026,6 +1081,11 @@ public final class TmpConnection implements DatagramEndpoint {
             if (recovery.probesToSend() > 0 && initiator && state == State.HANDSHAKE) {
                 helloPending = true; // nothing was acknowledged: the HELLO itself is the probe
             }
+        }
+        if (state == State.ESTABLISHED && recovery.peerSeemsDead(now, dgram.deadPeerTimeout().toNanos())) {
+            closeLocally(ResetCode.LINK_LOST, "no acknowledgement for " + dgram.deadPeerTimeout().toMillis()
+                    + " ms with data in flight (" + recovery.ptoCount() + " probe timeouts): peer unreachable", true);
+            return;
         }
         if (state == State.ESTABLISHED && now - lastSend >= settings.keepalive().toNanos()) {
             pingPending = true;

@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.tmp.noise.RetryTokens;
+import dev.braid.tmp.noise.StatelessReset;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -42,6 +43,11 @@ import java.util.function.Consumer;
  * asked for always, not only under load: links are long-lived, so the extra round trip is paid once
  * per link, and the responder never has to guess when it is under attack. A connection whose
  * first message then fails (Noise, certificate) is discarded at once.
+ *
+ * <p>Stateless reset ({@link StatelessReset}): a server answers a short-header packet for a
+ * connection id it does not know (its previous run's link, before a crash) with a reset ending in
+ * that id's token, rate-limited and always shorter than the packet answered; a datagram with an
+ * unknown id that ends in the reset token a peer gave goes to that peer's connection, which closes.
  */
 final class UdpCarrier extends ChannelInboundHandlerAdapter {
 
@@ -73,6 +79,10 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
     private final RetryTokens tokens;
     private final byte[] tokenScratch = new byte[RetryTokens.TOKEN_BYTES];
     private int receiveBufferBytes = -1;
+    /** Answers packets of unknown links (servers only: a client's socket dies with its process). */
+    private final StatelessReset.Responder resets;
+    /** Connections by the reset token their peer gave, to recognise a reset whatever id it carries. */
+    private final Map<java.nio.ByteBuffer, Entry> byResetToken = new HashMap<>();
 
     UdpCarrier(boolean server, String localName, int localRole, LinkSettings settings, LinkCore.Listener listener,
                Observer observer) {
@@ -84,6 +94,8 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         this.observer = observer;
         this.security = settings.datagram().security();
         this.tokens = security != null && server ? new RetryTokens(new java.security.SecureRandom()) : null;
+        this.resets = !server ? null : new StatelessReset.Responder(
+                security != null ? security.statelessReset() : StatelessReset.PLAIN_TEXT, new java.security.SecureRandom());
     }
 
     /** Connections on this channel (handshaking or established). */
@@ -147,6 +159,16 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         }
         long dcid = PacketHeader.destinationCid(content);
         Entry e = byCid.get(dcid);
+        if (e == null && !PacketHeader.isLong(content)) {
+            e = resetFor(content);
+            if (e == null) {
+                if (server) {
+                    answerUnknown(ctx, dcid, content.readableBytes(), packet.sender());
+                }
+                packet.release();
+                return;
+            }
+        }
         if (e == null) {
             if (!server || !PacketHeader.isLong(content) || handshakes >= MAX_HANDSHAKES
                     || security != null && !admit(ctx, content, packet.sender())) {
@@ -169,6 +191,10 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
             }
             e.peer = packet.sender();
         }
+        if (e.resetToken == null && e.connection.peerResetToken() != null) {
+            e.resetToken = java.nio.ByteBuffer.wrap(e.connection.peerResetToken());
+            byResetToken.put(e.resetToken, e);
+        }
         long initial = e.connection.initialConnectionId();
         if (initial != 0 && !byCid.containsKey(initial)) {
             byCid.put(initial, e);
@@ -190,6 +216,32 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         }
         readBatch.clear();
         ctx.fireChannelReadComplete();
+    }
+
+    /** The connection whose peer's reset token ends this datagram, or null. */
+    private Entry resetFor(ByteBuf d) {
+        if (byResetToken.isEmpty() || d.readableBytes() < StatelessReset.MIN_RESET_BYTES) {
+            return null;
+        }
+        byte[] tail = new byte[StatelessReset.TOKEN_BYTES];
+        d.getBytes(d.writerIndex() - tail.length, tail);
+        return byResetToken.get(java.nio.ByteBuffer.wrap(tail));
+    }
+
+    /** Server: a short-header packet for a link this node does not have gets a stateless reset, if one may go. */
+    private void answerUnknown(ChannelHandlerContext ctx, long dcid, int bytes, InetSocketAddress sender) {
+        if (!ctx.channel().isWritable()) {
+            return;
+        }
+        ByteBuf reset = resets.answer(dcid, bytes, System.nanoTime(), ctx.alloc());
+        if (reset != null) {
+            if (security != null) {
+                security.countReset(true);
+            }
+            log.debug("UDP carrier on {}: stateless reset to {} for unknown connection id {}",
+                    ctx.channel().localAddress(), sender, Long.toHexString(dcid));
+            ctx.writeAndFlush(new DatagramPacket(reset, sender));
+        }
     }
 
     /**
@@ -306,6 +358,8 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         boolean inReadBatch;
         boolean handshaking;
         boolean finished;
+        /** The reset token the peer gave, once known. */
+        java.nio.ByteBuffer resetToken;
         final Promise<Void> closed;
 
         Entry(InetSocketAddress peer) {
@@ -360,6 +414,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
                 handshakes--;
             }
             byCid.values().removeIf(x -> x == this);
+            if (resetToken != null) {
+                byResetToken.remove(resetToken, this);
+            }
             entries.remove(this);
             observer.closed(link, connection.closeReason());
             closed.trySuccess(null);

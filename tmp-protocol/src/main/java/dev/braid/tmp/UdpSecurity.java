@@ -1,6 +1,7 @@
 package dev.braid.tmp;
 
 import dev.braid.runtime.Metrics;
+import dev.braid.tmp.noise.StatelessReset;
 import dev.braid.tmp.noise.X25519Keys;
 import dev.braid.tmp.security.NodeIdentity;
 import dev.braid.tmp.security.PeerIdentity;
@@ -84,11 +85,16 @@ public final class UdpSecurity {
     private final Map<String, Long> latestInitiation;
     private final Clock clock;
     private final LongAdder keyUpdates;
+    private final StatelessReset statelessReset;
+    /** Stateless resets sent (answers to packets of unknown links) and received (links closed by one). */
+    private final LongAdder resetsSent;
+    private final LongAdder resetsReceived;
 
     private UdpSecurity(X25519Keys staticKey, X509Certificate certificate, PeerVerifier verifier, String peerName,
                         byte[] peerStaticKey, long keyUpdatePackets, Duration keyUpdateInterval, SecureRandom random,
                         Map<Drop, LongAdder> drops, Map<PeerRejectedException.Reason, LongAdder> refusals,
-                        Map<String, Long> latestInitiation, Clock clock, LongAdder keyUpdates) {
+                        Map<String, Long> latestInitiation, Clock clock, LongAdder keyUpdates, LongAdder resetsSent,
+                        LongAdder resetsReceived) {
         this.staticKey = staticKey;
         this.certificate = certificate;
         try {
@@ -117,6 +123,9 @@ public final class UdpSecurity {
         this.latestInitiation = latestInitiation;
         this.clock = clock;
         this.keyUpdates = keyUpdates;
+        this.statelessReset = StatelessReset.fromStaticKey(staticKey);
+        this.resetsSent = resetsSent;
+        this.resetsReceived = resetsReceived;
     }
 
     /**
@@ -147,7 +156,8 @@ public final class UdpSecurity {
         }
         return new UdpSecurity(staticKey, certificate, verifier, null, null, DEFAULT_KEY_UPDATE_PACKETS,
                 DEFAULT_KEY_UPDATE_INTERVAL, new SecureRandom(), drops, refusals,
-                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC(), new LongAdder());
+                new java.util.concurrent.ConcurrentHashMap<>(), Clock.systemUTC(), new LongAdder(), new LongAdder(),
+                new LongAdder());
     }
 
     /**
@@ -177,6 +187,53 @@ public final class UdpSecurity {
         UdpSecurity security = load(NodeIdentity.load(certificate, key), verifier);
         security.warmUp();
         return security;
+    }
+
+    /** How a node protects its TMP links ({@code tmp.security}). */
+    public enum Mode {
+        /** Encrypted where the node has its identity files, plain text (logged loudly) where it has none. */
+        AUTO,
+        /** Encrypted; a node without its identity refuses to start. */
+        REQUIRED,
+        /** Plain text on purpose, even where the node has an identity; logged loudly. */
+        PLAINTEXT;
+
+        /** {@code auto}, {@code required} or {@code plaintext}. */
+        public static Mode parse(String s) {
+            for (Mode m : values()) {
+                if (m.name().equalsIgnoreCase(s)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("tmp.security: " + s + " (expected: auto, required or plaintext)");
+        }
+    }
+
+    /**
+     * A node's UDP security as {@code tmp.security} asks: {@link #loadNode} with the key-update limits,
+     * null for plain text (PLAINTEXT always, AUTO without the certificate file).
+     *
+     * @throws IOException for REQUIRED without the certificate file, naming it and what to do, and
+     *                     whenever {@link #loadNode} throws
+     */
+    public static UdpSecurity forNode(Mode mode, String role, String name, Path certificate, Path key,
+                                      Path trustBundle, List<String> crls, String acceptedRole, long keyUpdatePackets,
+                                      Duration keyUpdateInterval) throws IOException {
+        if (mode == Mode.PLAINTEXT) {
+            org.slf4j.LoggerFactory.getLogger(UdpSecurity.class).warn("{} {}: tmp.security is plaintext: TMP links "
+                    + "run in PLAIN TEXT, neither encrypted nor authenticated, by configuration", role, name);
+            return null;
+        }
+        UdpSecurity s = loadNode(certificate, key, trustBundle, crls, acceptedRole);
+        if (s == null) {
+            if (mode == Mode.REQUIRED) {
+                throw new IOException(certificate + ": no certificate of " + role + " " + name + ", and tmp.security is "
+                        + "required (expected: the node's certificate and keys from braid keys issue --role " + role
+                        + " --name " + name + ", or tmp.security: plaintext to run links in plain text on purpose)");
+            }
+            return null;
+        }
+        return s.withKeyUpdate(keyUpdatePackets, keyUpdateInterval);
     }
 
     /**
@@ -236,13 +293,21 @@ public final class UdpSecurity {
         verifier.verify(List.of(responderCertificate), PeerVerifier.PeerSide.SERVER, responderName);
         byte[] key = TmpStaticKeys.certifiedKey(responderCertificate);
         return new UdpSecurity(staticKey, certificate, verifier, responderName, key, keyUpdatePackets,
-                keyUpdateInterval, random, drops, refusals, latestInitiation, clock, keyUpdates);
+                keyUpdateInterval, random, drops, refusals, latestInitiation, clock, keyUpdates, resetsSent, resetsReceived);
     }
 
     /** The same with other key-update limits (defaults: 2^20 packets, 120 s). */
     public UdpSecurity withKeyUpdate(long packets, Duration interval) {
         return new UdpSecurity(staticKey, certificate, verifier, peerName, peerStaticKey, packets, interval, random,
-                drops, refusals, latestInitiation, clock, keyUpdates);
+                drops, refusals, latestInitiation, clock, keyUpdates, resetsSent, resetsReceived);
+    }
+
+    /**
+     * The stateless reset tokens of this node's connection ids, derived from its static key: a
+     * restarted node with the same key resets the links its previous run had.
+     */
+    public StatelessReset statelessReset() {
+        return statelessReset;
     }
 
     public long keyUpdatePackets() {
@@ -341,6 +406,15 @@ public final class UdpSecurity {
         refusals.get(reason).increment();
     }
 
+    void countReset(boolean sent) {
+        (sent ? resetsSent : resetsReceived).increment();
+    }
+
+    /** Stateless resets this node sent ({@code sent}) or received, since start. */
+    public long statelessResets(boolean sent) {
+        return (sent ? resetsSent : resetsReceived).sum();
+    }
+
     void countKeyUpdate() {
         keyUpdates.increment();
     }
@@ -378,6 +452,10 @@ public final class UdpSecurity {
                             (double) n.sum()));
                     return m;
                 }, "reason");
+        metrics.counters("braid_tmp_stateless_resets_total",
+                "Stateless resets of UDP links: sent for packets of links this node does not know, received from peers"
+                        + " that lost a link", () -> Map.of(List.of("sent"), (double) resetsSent.sum(), List.of("received"),
+                        (double) resetsReceived.sum()), "direction");
         metrics.counters("braid_tmp_key_updates_total", "Key updates of UDP links in their sending direction",
                 () -> Map.of(List.of(), (double) keyUpdates.sum()));
     }

@@ -211,6 +211,41 @@ class FramesTest {
     }
 
     @Test
+    void resetTokenAndPaddingRoundTripAndTheTcpCarrierRefusesTokens() throws Exception {
+        ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(64);
+        try {
+            byte[] token = new byte[Frames.RESET_TOKEN_BYTES];
+            for (int i = 0; i < token.length; i++) {
+                token[i] = (byte) (i * 7 + 1);
+            }
+            Frames.writePadding(buf, 3);
+            Frames.writeResetToken(buf, token);
+            Frames.writePadding(buf, 5);
+            byte[][] got = new byte[1][];
+            Frames.decode(buf.duplicate(), new Nothing() {
+                @Override
+                public void resetToken(byte[] t) {
+                    got[0] = t;
+                }
+            });
+            org.junit.jupiter.api.Assertions.assertArrayEquals(token, got[0]);
+            TmpProtocolException e = assertThrows(TmpProtocolException.class,
+                    () -> Frames.decode(buf.duplicate(), new Nothing()));
+            assertEquals(ResetCode.PROTOCOL_ERROR, e.code(), "the TCP carrier has no stateless reset");
+            ByteBuf truncated = buf.slice(3, 1 + Frames.RESET_TOKEN_BYTES - 1);
+            e = assertThrows(TmpProtocolException.class, () -> Frames.decode(truncated, new Nothing() {
+                @Override
+                public void resetToken(byte[] t) {
+                }
+            }));
+            assertEquals(ResetCode.FRAME_ENCODING_ERROR, e.code());
+            assertThrows(IllegalArgumentException.class, () -> Frames.writeResetToken(buf, new byte[15]));
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
     void qosAndCloseRoundTripAndCarriersWithoutThemRefuseThem() throws Exception {
         ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(256);
         try {

@@ -303,4 +303,51 @@ class SecureUdpConnectionTest {
             assertTrue(p.client.isEstablished() && p.server.isEstablished());
         }
     }
+
+    /**
+     * The restarted back-end (its keys loaded again from the same files, no link state) resets the
+     * link at once; the token never crossed the network in clear; a reset under another node's key
+     * is ignored.
+     */
+    @Test
+    void aStatelessResetOfTheRestartedBackEndClosesTheLinkAtOnce() throws Exception {
+        UdpSecurity fe = pki.initiator("fe", "be");
+        try (UdpPair p = pair(11, fe, pki.responder("be"), "fe")) {
+            java.util.List<byte[]> toClient = new java.util.ArrayList<>();
+            p.net.taps[0] = d -> {
+                byte[] copy = new byte[d.readableBytes()];
+                d.getBytes(d.readerIndex(), copy);
+                toClient.add(copy);
+                return d;
+            };
+            p.run(1);
+            assertTrue(p.client.isEstablished());
+            UdpPair.Bulk b = p.bulk(1, 50_000_000);
+            p.run(0.5);
+            long serverCid = p.server.localConnectionId();
+            byte[] token = pki.responder("be").statelessReset().token(serverCid);
+            assertTrue(java.util.Arrays.equals(token, p.client.peerResetToken()), "the token came with the HELLO");
+            String hexToken = java.util.HexFormat.of().formatHex(token);
+            for (byte[] d : toClient) {
+                assertFalse(java.util.HexFormat.of().formatHex(d).contains(hexToken), "the token travels sealed only");
+            }
+            p.net.taps[0] = java.util.function.UnaryOperator.identity();
+
+            dev.braid.tmp.noise.StatelessReset.Responder forger = new dev.braid.tmp.noise.StatelessReset.Responder(
+                    pki.initiator("fe", "be").statelessReset(), new java.util.Random(1));
+            p.net.inject(0, forger.answer(serverCid, 1200, p.net.now, p.net.alloc), 0);
+            p.run(0.2);
+            assertTrue(p.client.isEstablished(), "a reset under another key is ignored: " + p.closed);
+
+            UdpSecurity restarted = pki.responder("be");
+            dev.braid.tmp.noise.StatelessReset.Responder reset = new dev.braid.tmp.noise.StatelessReset.Responder(
+                    restarted.statelessReset(), new java.util.Random(2));
+            p.net.inject(0, reset.answer(serverCid, 1200, p.net.now, p.net.alloc), 0);
+            p.run(0.001);
+            assertTrue(p.client.isClosed(), "closed at once");
+            assertEquals(TmpConnection.STATELESS_RESET, p.client.closeReason());
+            assertEquals(ResetCode.LINK_LOST, b.reset);
+            assertEquals(1, fe.statelessResets(false), "counted (braid_tmp_stateless_resets_total{direction=received})");
+        }
+    }
 }

@@ -2,6 +2,7 @@ package dev.braid.tmp;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -198,7 +199,10 @@ class UdpConnectionTest {
 
     @Test
     void keepalivesHoldAQuietLinkAndSilenceClosesItWithReasonsOnItsStreams() {
-        try (UdpPair p = established(9, LinkSettings.DEFAULT)) {
+        // The dead-peer timeout (tested below) would end the link first: set it beyond the idle timeout.
+        LinkSettings settings = LinkSettings.DEFAULT.withDatagram(DatagramSettings.DEFAULT
+                .withDeadPeerTimeout(java.time.Duration.ofSeconds(60)));
+        try (UdpPair p = established(9, settings)) {
             p.run(60);
             assertTrue(p.client.isEstablished() && p.server.isEstablished(), "a quiet link stays up: " + p.closed);
             // A stream that is open when the path goes silent for good.
@@ -217,6 +221,70 @@ class UdpConnectionTest {
             assertTrue(p.client.closeReason().startsWith("nothing received for 30000 ms"), p.client.closeReason());
             assertEquals(ResetCode.LINK_LOST, stuck.reset, "an open stream is reset, not dropped");
             assertEquals(ResetCode.LINK_LOST, b.reset, "so is one whose peer never answered");
+        }
+    }
+
+    @Test
+    void aPeerThatStopsAcknowledgingIsDeclaredLostAfterTheDeadPeerTimeout() {
+        try (UdpPair p = established(11, LinkSettings.DEFAULT)) {
+            UdpPair.Bulk b = p.bulk(1, 50_000_000);
+            p.run(1);
+            long t = p.net.now;
+            p.net.ab.blackoutFrom = t;
+            p.net.ab.blackoutUntil = Long.MAX_VALUE;
+            p.net.ba.blackoutFrom = t;
+            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.run(4.8);
+            assertTrue(p.client.isEstablished(), "not before the 5 s dead-peer timeout: " + p.closed);
+            p.run(1.2);
+            assertTrue(p.client.isClosed(), "declared lost within the dead-peer timeout and a probe timeout");
+            assertTrue(p.client.closeReason().startsWith("no acknowledgement for 5000 ms with data in flight"),
+                    p.client.closeReason());
+            assertEquals(ResetCode.LINK_LOST, b.reset, "its stream is reset with LINK_LOST");
+        }
+    }
+
+    /** Nothing in flight, nothing to lose: a quiet link (QoS reports only) is judged by the idle timeout alone. */
+    @Test
+    void aQuietLinkIsJudgedByTheIdleTimeoutNotTheDeadPeerTimeout() {
+        try (UdpPair p = established(12, LinkSettings.DEFAULT)) {
+            p.run(1);
+            long t = p.net.now;
+            p.net.ab.blackoutFrom = t;
+            p.net.ab.blackoutUntil = Long.MAX_VALUE;
+            p.net.ba.blackoutFrom = t;
+            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.run(29);
+            assertTrue(p.client.isEstablished(), "no data in flight: not declared dead: " + p.closed);
+            p.run(2);
+            assertTrue(p.client.isClosed());
+            assertTrue(p.client.closeReason().startsWith("nothing received for 30000 ms"), p.client.closeReason());
+        }
+    }
+
+    @Test
+    void aStatelessResetFromTheRestartedPeerClosesTheLinkAtOnceAndAForgedOneIsIgnored() {
+        try (UdpPair p = established(10, LinkSettings.DEFAULT)) {
+            UdpPair.Bulk b = p.bulk(1, 50_000_000);
+            p.run(0.5);
+            long serverCid = p.server.localConnectionId();
+            assertArrayEquals(dev.braid.tmp.noise.StatelessReset.PLAIN_TEXT.token(serverCid), p.client.peerResetToken(),
+                    "the server's token came with its HELLO");
+            dev.braid.tmp.noise.StatelessReset.Responder forger = new dev.braid.tmp.noise.StatelessReset.Responder(
+                    dev.braid.tmp.noise.StatelessReset.fromStaticKey(dev.braid.tmp.noise.X25519Keys.generate(
+                            new java.security.SecureRandom())), new java.util.Random(1));
+            p.net.inject(0, forger.answer(serverCid, 1200, p.net.now, p.net.alloc), 0);
+            p.run(0.2);
+            assertTrue(p.client.isEstablished(), "a reset with a wrong token is ignored: " + p.closed);
+            assertNull(b.reset);
+            // The server restarted: no state, but the same tokens.
+            dev.braid.tmp.noise.StatelessReset.Responder restarted = new dev.braid.tmp.noise.StatelessReset.Responder(
+                    dev.braid.tmp.noise.StatelessReset.PLAIN_TEXT, new java.util.Random(2));
+            p.net.inject(0, restarted.answer(serverCid, 1200, p.net.now, p.net.alloc), 0);
+            p.run(0.001);
+            assertTrue(p.client.isClosed(), "closed at once");
+            assertEquals(TmpConnection.STATELESS_RESET, p.client.closeReason());
+            assertEquals(ResetCode.LINK_LOST, b.reset, "its stream is reset with LINK_LOST");
         }
     }
 }

@@ -87,6 +87,19 @@ public final class ConfigValidator {
     public static final List<String> BLENDER_POLICIES = List.of("per-connection", "per-class");
     public static final List<String> CARRIERS = List.of("udp", "tcp");
     public static final List<String> CONGESTION_CONTROLS = List.of("bbr", "n-flow");
+    public static final List<String> SECURITY_MODES = List.of(TmpSettings.SECURITY_AUTO, TmpSettings.SECURITY_REQUIRED,
+            TmpSettings.SECURITY_PLAINTEXT);
+    /**
+     * ChaCha20-Poly1305 has no confidentiality limit a link could reach (RFC 9001 §6.6), so the count is
+     * hygiene, not a bound: below 16 a link would update on nearly every packet, above 2^40 (1.5 PB of
+     * 1.4 kB packets) the time limit always comes first.
+     */
+    static final long MIN_KEY_UPDATE_PACKETS = 16;
+    static final long MAX_KEY_UPDATE_PACKETS = 1L << 40;
+    static final int MAX_KEY_UPDATE_SECONDS = 86_400;
+    /** Below a few round trips of a long path the rule would cut live links; above the idle timeout it never acts. */
+    static final int MIN_DEAD_PEER_TIMEOUT_MILLIS = 1000;
+    static final int MAX_DEAD_PEER_TIMEOUT_MILLIS = 30_000;
 
     private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]{0,31}");
     private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,16}");
@@ -632,6 +645,17 @@ public final class ConfigValidator {
         if (!CONGESTION_CONTROLS.contains(t.congestionControl())) {
             c.fail("tmp.congestionControl", t.congestionControl(), String.join(" or ", CONGESTION_CONTROLS));
         }
+        if (!SECURITY_MODES.contains(t.security())) {
+            c.fail("tmp.security", t.security(), String.join(", ", SECURITY_MODES.subList(0, 2)) + " or "
+                    + SECURITY_MODES.get(2));
+        }
+        c.range("tmp.keyUpdatePackets", t.keyUpdatePackets(), MIN_KEY_UPDATE_PACKETS, MAX_KEY_UPDATE_PACKETS,
+                MIN_KEY_UPDATE_PACKETS + "..2^40 packets");
+        c.range("tmp.keyUpdateSeconds", t.keyUpdateSeconds(), 1, MAX_KEY_UPDATE_SECONDS, "1.." + MAX_KEY_UPDATE_SECONDS
+                + " seconds");
+        c.range("tmp.deadPeerTimeoutMillis", t.deadPeerTimeoutMillis(), MIN_DEAD_PEER_TIMEOUT_MILLIS,
+                MAX_DEAD_PEER_TIMEOUT_MILLIS, MIN_DEAD_PEER_TIMEOUT_MILLIS + ".." + MAX_DEAD_PEER_TIMEOUT_MILLIS
+                        + " ms, at most the 30 s idle timeout");
     }
 
     static boolean isOriginUrl(String url) {

@@ -14,11 +14,28 @@ import java.util.List;
  * @param carrier        {@code udp} (default: UDP first, TCP where no UDP handshake completes in 2 s)
  *                       or {@code tcp} (TCP only)
  * @param congestionControl controller of UDP links: {@code bbr} (default) or {@code n-flow}
+ * @param security       protection of TMP links: {@code required} (a node without its identity files refuses
+ *                       to start), {@code plaintext} (links in plain text on purpose, logged loudly at start),
+ *                       or {@code auto} (default: encrypted where the node has its identity files, plain text,
+ *                       logged loudly, where it has none; what nodes did before this setting existed)
+ * @param keyUpdatePackets packets a UDP link sends under one key before it moves to the next (default 2^20)
+ * @param keyUpdateSeconds seconds a UDP link sends under one key before it moves to the next (default 120)
+ * @param deadPeerTimeoutMillis a UDP link with data in flight and no acknowledgement for this long (and at
+ *                       least 3 probe timeouts) is declared lost and reconnected, long before the 30 s idle
+ *                       timeout (default 5000)
  */
 public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights,
-                          Double rateLimitMbps, String carrier, String congestionControl) {
+                          Double rateLimitMbps, String carrier, String congestionControl, String security,
+                          Long keyUpdatePackets, Integer keyUpdateSeconds, Integer deadPeerTimeoutMillis) {
 
     public static final TmpSettings DEFAULT = new TmpSettings(null, null, null, null, null, null, null);
+
+    public static final String SECURITY_AUTO = "auto";
+    public static final String SECURITY_REQUIRED = "required";
+    public static final String SECURITY_PLAINTEXT = "plaintext";
+    public static final long DEFAULT_KEY_UPDATE_PACKETS = 1L << 20;
+    public static final int DEFAULT_KEY_UPDATE_SECONDS = 120;
+    public static final int DEFAULT_DEAD_PEER_TIMEOUT_MILLIS = 5000;
 
     public TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights) {
         this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, null, null, null);
@@ -29,6 +46,12 @@ public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String bl
         this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, rateLimitMbps, null, null);
     }
 
+    public TmpSettings(Integer packetBytes, Integer subPacketBytes, String blenderPolicy, List<Integer> ringWeights,
+                       Double rateLimitMbps, String carrier, String congestionControl) {
+        this(packetBytes, subPacketBytes, blenderPolicy, ringWeights, rateLimitMbps, carrier, congestionControl, null,
+                null, null, null);
+    }
+
     public TmpSettings {
         packetBytes = packetBytes == null ? 1400 : packetBytes;
         subPacketBytes = subPacketBytes == null ? 512 : subPacketBytes;
@@ -37,5 +60,9 @@ public record TmpSettings(Integer packetBytes, Integer subPacketBytes, String bl
         rateLimitMbps = rateLimitMbps == null ? 0.0 : rateLimitMbps;
         carrier = carrier == null ? "udp" : carrier;
         congestionControl = congestionControl == null ? "bbr" : congestionControl;
+        security = security == null ? SECURITY_AUTO : security;
+        keyUpdatePackets = keyUpdatePackets == null ? DEFAULT_KEY_UPDATE_PACKETS : keyUpdatePackets;
+        keyUpdateSeconds = keyUpdateSeconds == null ? DEFAULT_KEY_UPDATE_SECONDS : keyUpdateSeconds;
+        deadPeerTimeoutMillis = deadPeerTimeoutMillis == null ? DEFAULT_DEAD_PEER_TIMEOUT_MILLIS : deadPeerTimeoutMillis;
     }
 }

@@ -339,6 +339,41 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void udpSecuritySettingsAreCheckedWithTheirUnits() {
+        TmpSettings bad = new TmpSettings(null, null, null, null, null, null, null, "strict", 15L, 0, 999);
+        assertEquals(List.of("tmp.security: strict (expected: auto, required or plaintext)",
+                        "tmp.keyUpdatePackets: 15 (expected: 16..2^40 packets)",
+                        "tmp.keyUpdateSeconds: 0 (expected: 1..86400 seconds)",
+                        "tmp.deadPeerTimeoutMillis: 999 (expected: 1000..30000 ms, at most the 30 s idle timeout)"),
+                ConfigValidator.validate(withTmp(bad)));
+        TmpSettings high = new TmpSettings(null, null, null, null, null, null, null, "required", (1L << 40) + 1,
+                86_401, 30_001);
+        assertEquals(List.of("tmp.keyUpdatePackets: 1099511627777 (expected: 16..2^40 packets)",
+                        "tmp.keyUpdateSeconds: 86401 (expected: 1..86400 seconds)",
+                        "tmp.deadPeerTimeoutMillis: 30001 (expected: 1000..30000 ms, at most the 30 s idle timeout)"),
+                ConfigValidator.validate(withTmp(high)));
+        assertEquals(List.of(), ConfigValidator.validate(withTmp(new TmpSettings(null, null, null, null, null, null,
+                null, "plaintext", 16L, 1, 1000))));
+        // Defaults keep what nodes did before the settings existed.
+        assertEquals("auto", TmpSettings.DEFAULT.security());
+        assertEquals(1L << 20, TmpSettings.DEFAULT.keyUpdatePackets());
+        assertEquals(120, TmpSettings.DEFAULT.keyUpdateSeconds());
+        assertEquals(5000, TmpSettings.DEFAULT.deadPeerTimeoutMillis());
+    }
+
+    @Test
+    void udpSecuritySettingsAreReadFromYaml() {
+        String yaml = ConfigLoader.toYaml(withTmp(TmpSettings.DEFAULT));
+        assertTrue(yaml.contains("security: \"auto\"") || yaml.contains("security: auto"), yaml);
+        BraidConfig c = ConfigLoader.parse(yaml.replaceAll("security: \"?auto\"?", "security: required")
+                        .replace("keyUpdatePackets: 1048576", "keyUpdatePackets: 4096")
+                        .replace("keyUpdateSeconds: 120", "keyUpdateSeconds: 30")
+                        .replace("deadPeerTimeoutMillis: 5000", "deadPeerTimeoutMillis: 2500"),
+                ConfigLoader.Format.YAML);
+        assertEquals(new TmpSettings(null, null, null, null, null, null, null, "required", 4096L, 30, 2500), c.tmp());
+    }
+
+    @Test
     void tmpRingWeights() {
         assertEquals(List.of("tmp.ringWeights: [] (expected: 1 to 64 weights, one per ring)"),
                 ConfigValidator.validate(withTmp(new TmpSettings(null, null, null, List.of()))));

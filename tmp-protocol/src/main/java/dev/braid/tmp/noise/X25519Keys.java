@@ -39,6 +39,11 @@ public final class X25519Keys {
         return new X25519Keys(privateKey.clone());
     }
 
+    /** The private scalar, for deriving node-local secrets from the static key ({@link StatelessReset}). */
+    byte[] privateKeyForDerivation() {
+        return privateKey.clone();
+    }
+
     public byte[] publicKey() {
         return publicKey.clone();
     }
