@@ -297,6 +297,28 @@ def main(d):
                     w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {len(v)} | {errors.get((cc, c, s), 0)} | "
                       f"{fmt(pct(v, .5))} | {fmt(pct(v, .95))} | {fmt(pct(v, .99))} | {fmt(limit)} |")
         w("")
+        # Where a load's time goes: the HTML (connect to its last byte; it crosses the WAN on every
+        # load) and the objects after it (from the PoP's cache once warm). Older runs lack html_ms.
+        split = defaultdict(lambda: ([], []))
+        for r in pages:
+            if r["ok"] == "1" and r.get("html_ms"):
+                html, objs = split[(r["cc"], r["condition"], r["system"])]
+                html.append(float(r["html_ms"]))
+                objs.append(float(r["plt_ms"]) - float(r["html_ms"]))
+        if split:
+            w("Where the time goes, per load: the HTML (connect to its last byte) and the objects after it.")
+            w("")
+            w("| congestion control | condition | system | HTML p50 ms | HTML p95 ms | objects p50 ms | objects p95 ms |")
+            w("|---|---|---|---|---|---|---|")
+            for cc in ccs:
+                for c in cs:
+                    for s in systems:
+                        if (cc, c, s) not in split:
+                            continue
+                        html, objs = split[(cc, c, s)]
+                        w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {fmt(pct(html, .5))} | "
+                          f"{fmt(pct(html, .95))} | {fmt(pct(objs, .5))} | {fmt(pct(objs, .95))} |")
+            w("")
         for cc in ccs:
             for c in cs:
                 for b in BRAIDS:

@@ -22,6 +22,8 @@
 #   --conditions  comma list of page-load/bulk conditions, e.g. rtt80-loss0,rtt20-loss0.1
 #                 (default: rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1; all at 100 Mbit/s)
 #   --cc          congestion controls for the page loads and bulk downloads (default: bbr,cubic)
+#   --systems     comma list of the page-load systems (default: direct,nginx,nginx-cache,braid-tcp,braid-udp),
+#                 e.g. nginx-cache,braid-tcp,braid-udp to compare Braid with the cache at the PoP alone
 #   --phases      comma list of validate,tcp,pages,cache (default: all; cache = the loopback
 #                 cache-hit and miss-path tests); with --out naming an
 #                 earlier run's directory, adds to it (e.g. to redo one phase)
@@ -35,6 +37,7 @@ OUT=
 CONDITIONS=rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1
 CCS=bbr,cubic
 PHASES=validate,tcp,pages,cache
+SYSTEMS=direct,nginx,nginx-cache,braid-tcp,braid-udp
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) MODE=smoke ;;
@@ -42,12 +45,18 @@ while [ $# -gt 0 ]; do
     --conditions) CONDITIONS=$2; shift ;;
     --cc) CCS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST, --phases LIST)" ;;
+    --systems) SYSTEMS=$2; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST, --phases LIST, --systems LIST)" ;;
   esac
   shift
 done
 
+for s in ${SYSTEMS//,/ }; do
+  case "$s" in direct|nginx|nginx-cache|braid-tcp|braid-udp) ;;
+    *) die "--systems: $s (expected: a comma list of direct, nginx, nginx-cache, braid-tcp, braid-udp)" ;;
+  esac
+done
 why=$(topology_possible) || die "cannot run: $why"
 take_lock 900
 for tool in iperf3 ping nginx varnishd wrk curl gcc java; do
@@ -109,7 +118,7 @@ else
     IFS=, read -r -a ccs <<<"$CCS"
     for cc in "${ccs[@]}"; do
       for c in "${conds[@]}"; do
-        phase_pages full "$c" "$cc" "direct nginx nginx-cache braid-tcp braid-udp"
+        phase_pages full "$c" "$cc" "${SYSTEMS//,/ }"
       done
     done
   fi
