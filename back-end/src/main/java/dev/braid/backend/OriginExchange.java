@@ -3,7 +3,7 @@ package dev.braid.backend;
 import dev.braid.managers.config.RequestType;
 import dev.braid.managers.config.Site;
 import dev.braid.runtime.HttpForwarding;
-import dev.braid.runtime.StrictHttp;
+import dev.braid.runtime.HttpCodecPool;
 import dev.braid.tmp.ResetCode;
 import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -68,8 +67,14 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
     private final BackEnd backEnd;
     private final EventLoop loop;
     private TmpStream stream;
-    /** Parses the request bytes from the stream and serialises the response onto it. */
-    private final EmbeddedChannel codec = new EmbeddedChannel(new HttpServerCodec(StrictHttp.decoderConfig()));
+    /**
+     * Parses the request bytes from the stream and serialises the response onto it: taken from the
+     * loop's {@link HttpCodecPool} at the first request byte, given back when the exchange completes
+     * with both messages whole, null before and after.
+     */
+    private EmbeddedChannel codec;
+    /** Whether the exchange ended with its request and response both whole, so its codec is between messages. */
+    private boolean codecReusable;
     /** Request parts (and stream credit to return) waiting to be written to the origin. */
     private final ArrayDeque<Object> toOrigin = new ArrayDeque<>();
     /** Copies of the request so far, for one retry of an idempotent request; null when it cannot be retried. */
@@ -113,10 +118,15 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             s.consumed(n);
             return;
         }
-        codec.writeInbound(data);
+        if (codec == null) {
+            codec = HttpCodecPool.server().take();
+        }
+        // A failure below ends the codec; the local keeps reading what it still returns (nothing).
+        EmbeddedChannel c = codec;
+        c.writeInbound(data);
         boolean produced = false;
         Object msg;
-        while ((msg = codec.readInbound()) != null) {
+        while ((msg = c.readInbound()) != null) {
             produced = true;
             if (done) {
                 ReferenceCountUtil.release(msg);
@@ -439,6 +449,7 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
 
     private void complete() {
         done = true;
+        codecReusable = requestComplete;
         stream.end();
         if (origin != null) {
             Channel ch = origin;
@@ -516,7 +527,14 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             }
         }
         dropReplay();
-        codec.finishAndReleaseAll();
+        if (codec != null) {
+            if (codecReusable) {
+                HttpCodecPool.server().give(codec);
+            } else {
+                HttpCodecPool.discard(codec);
+            }
+            codec = null;
+        }
         if (counted) {
             counted = false;
             backEnd.exchangeEnded();

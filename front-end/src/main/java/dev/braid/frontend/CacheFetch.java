@@ -2,14 +2,13 @@ package dev.braid.frontend;
 
 import dev.braid.frontend.cache.CacheFill;
 import dev.braid.runtime.HttpForwarding;
-import dev.braid.runtime.StrictHttp;
+import dev.braid.runtime.HttpCodecPool;
 import dev.braid.tmp.ResetCode;
 import dev.braid.tmp.TmpLink;
 import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -37,8 +36,11 @@ final class CacheFetch implements TmpStreamHandler {
     private final Attempt attempt;
     /** Whether a response byte has come back. */
     private boolean received;
-    private final EmbeddedChannel codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false,
-            true));
+    /**
+     * Serialises the request and parses the response: taken from the link loop's {@link HttpCodecPool}
+     * when the request is sent, given back once the response ended, null before and after.
+     */
+    private EmbeddedChannel codec;
     private boolean done;
     /** Inside an interim (1xx) response, whose end is not the end of the exchange. */
     private boolean interim;
@@ -73,11 +75,11 @@ final class CacheFetch implements TmpStreamHandler {
         stream.executor().execute(() -> fetch.send(stream, request));
     }
 
+    /** Ends the codec of a fetch that stops: no response came whole, and whoever ends the fetch reports why. */
     private void closeCodec() {
-        try {
-            codec.finishAndReleaseAll();
-        } catch (io.netty.handler.codec.PrematureChannelClosureException e) {
-            // No response came: whoever ends the fetch reports why.
+        if (codec != null) {
+            HttpCodecPool.discard(codec);
+            codec = null;
         }
     }
 
@@ -85,6 +87,7 @@ final class CacheFetch implements TmpStreamHandler {
         if (done) {
             return;
         }
+        codec = HttpCodecPool.client().take();
         codec.writeOutbound(request, LastHttpContent.EMPTY_LAST_CONTENT);
         ByteBuf out;
         while ((out = codec.readOutbound()) != null) {
@@ -105,10 +108,13 @@ final class CacheFetch implements TmpStreamHandler {
         codec.writeInbound(data);
         boolean stop = false;
         boolean complete = false;
+        boolean afterEnd = false;
         Object msg;
         while ((msg = codec.readInbound()) != null) {
             try {
                 if (stop || complete) {
+                    // Anything after the end of the response leaves the codec mid-message: not reused then.
+                    afterEnd |= complete;
                     continue;
                 }
                 HttpObject obj = (HttpObject) msg;
@@ -145,7 +151,12 @@ final class CacheFetch implements TmpStreamHandler {
         stream.consumed(n);
         if (complete || stop) {
             done = true;
-            closeCodec();
+            if (complete && !afterEnd) {
+                HttpCodecPool.client().give(codec);
+                codec = null;
+            } else {
+                closeCodec();
+            }
             if (!complete) {
                 stream.reset(ResetCode.CANCELLED, "the cache does not need the rest of the response");
             }

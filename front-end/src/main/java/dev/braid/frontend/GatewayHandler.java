@@ -8,7 +8,7 @@ import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.Site;
 import dev.braid.runtime.HttpForwarding;
-import dev.braid.runtime.StrictHttp;
+import dev.braid.runtime.HttpCodecPool;
 import dev.braid.tmp.ResetCode;
 import dev.braid.tmp.TmpLink;
 import dev.braid.tmp.TmpStream;
@@ -26,7 +26,6 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -573,7 +572,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         private final CacheResult cacheResult;
         /** The cache fill this response is copied into, or null. */
         private final CacheFill tee;
-        /** Serialises the request onto the stream and parses the response from it; a new one per attempt. */
+        /**
+         * Serialises the request onto the stream and parses the response from it: taken from this
+         * loop's {@link HttpCodecPool} per attempt, given back once request and response both ended,
+         * null once this exchange no longer owns it.
+         */
         private EmbeddedChannel codec;
         /** The stream of the current attempt; read on the link's loop to ignore events of an earlier one. */
         private volatile TmpStream stream;
@@ -640,7 +643,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             // The re-serialised head is text; a body is worth compressing only if it is text too.
             boolean compressible = !HttpUtil.isContentLengthSet(request) && !HttpUtil.isTransferEncodingChunked(request)
                     || compressibleBody(request.headers());
-            codec = new EmbeddedChannel(new HttpClientCodec(StrictHttp.decoderConfig(), false, true));
+            codec = HttpCodecPool.client().take();
             stream = link.openStream(frontEnd.ring(cls), cls.name(), compressible, this);
             codec.writeOutbound(forward);
             if (replay) {
@@ -819,6 +822,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             boolean fin = false;
             ChannelFuture lastWrite = null;
             boolean complete = false;
+            boolean afterEnd = false;
             Arrival a;
             while ((a = arrived.poll()) != null) {
                 n += a.data.readableBytes();
@@ -831,13 +835,17 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                     a.data.release();
                     continue;
                 }
-                codec.writeInbound(a.data);
+                // A failure below ends the codec; the local keeps reading what it still returns (nothing).
+                EmbeddedChannel c = codec;
+                c.writeInbound(a.data);
                 Object msg;
-                while ((msg = codec.readInbound()) != null) {
+                while ((msg = c.readInbound()) != null) {
                     if (finished) {
                         ReferenceCountUtil.release(msg);
                         continue;
                     }
+                    // Anything after the end of the response leaves the codec mid-message: not reused then.
+                    afterEnd |= complete;
                     HttpObject obj = (HttpObject) msg;
                     if (obj.decoderResult().isFailure()) {
                         ReferenceCountUtil.release(msg);
@@ -878,7 +886,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (complete && !finished) {
                 finished = true;
                 dropReplay("the exchange ended");
-                endCodec();
+                if (requestDone && !afterEnd) {
+                    // Both messages ended: the codec's encoder and decoder are between messages.
+                    HttpCodecPool.client().give(codec);
+                    codec = null;
+                } else {
+                    endCodec();
+                }
                 frontEnd.metrics().answered(cls.name(), cacheResult.xCache(), status, System.nanoTime() - startNanos);
                 frontEnd.cache().count(cacheResult);
                 finish(info, status, bytesSent, cls.name(), cacheResult.xCache(), stream.peerName(), stream.id());
@@ -942,8 +956,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
          * without an answer.
          */
         private void endCodec() {
+            if (codec == null) {
+                return;
+            }
+            EmbeddedChannel c = codec;
+            codec = null;
             try {
-                codec.finishAndReleaseAll();
+                c.finishAndReleaseAll();
             } catch (PrematureChannelClosureException expected) {
                 log.debug("rid={}: response decoder ended early: {}", info.id(), expected.getMessage());
             }
