@@ -1,12 +1,11 @@
 package dev.braid.backend;
 
 import dev.braid.managers.config.BraidConfig;
-import dev.braid.managers.config.CertificateFiles;
-import dev.braid.managers.config.PkiSettings;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
+import dev.braid.tmp.LinkConfig;
 import dev.braid.tmp.LinkCore;
 import dev.braid.tmp.LinkSettings;
 import dev.braid.tmp.ResetCode;
@@ -86,14 +85,10 @@ public final class BackEnd implements AutoCloseable {
         this.pool = new OriginPool(options.loops().transport());
         this.metrics = new BackEndMetrics(options.metrics());
         applySites(options.config());
-        PkiSettings pki = options.config().pki();
-        CertificateFiles identity = pki.identityOf(PeerIdentity.BACK_END, name);
         // First: tmp.security required without an identity stops the node here, before anything starts.
-        this.udpSecurity = udpSecurity(options.config(), name);
-        this.tls = plainTextByChoice(options.config()) ? null : LinkTls.forNode(PeerIdentity.BACK_END, name,
-                identity.certificate(), identity.key(), pki.trustBundle(), pki.crls(),
-                Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
-        LinkSettings link = linkSettings(options.config());
+        this.udpSecurity = LinkConfig.udpSecurity(options.config(), PeerIdentity.BACK_END, name, PeerIdentity.FRONT_END);
+        this.tls = LinkConfig.linkTls(options.config(), PeerIdentity.BACK_END, name, options.metrics());
+        LinkSettings link = LinkConfig.linkSettings(options.config());
         if (udpSecurity != null) {
             link = link.withDatagram(link.datagram().withSecurity(udpSecurity));
             udpSecurity.registerMetrics(options.metrics());
@@ -178,32 +173,7 @@ public final class BackEnd implements AutoCloseable {
     }
 
     /** {@code tmp.security: plaintext}: TMP links in clear text on both carriers, identity or not. */
-    private static boolean plainTextByChoice(BraidConfig config) {
-        return dev.braid.tmp.UdpSecurity.Mode.parse(config.tmp().security()) == dev.braid.tmp.UdpSecurity.Mode.PLAINTEXT;
-    }
-
     /** The UDP carrier's security as {@code tmp.security} asks; null for plain text. */
-    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
-        var files = config.pki().identityOf("back-end", name);
-        TmpSettings tmp = config.tmp();
-        try {
-            return dev.braid.tmp.UdpSecurity.forNode(dev.braid.tmp.UdpSecurity.Mode.parse(tmp.security()), "back-end", name,
-                    java.nio.file.Path.of(files.certificate()), java.nio.file.Path.of(files.key()),
-                    java.nio.file.Path.of(config.pki().trustBundle()), config.pki().crls(),
-                    dev.braid.tmp.security.PeerIdentity.FRONT_END, tmp.keyUpdatePackets(),
-                    java.time.Duration.ofSeconds(tmp.keyUpdateSeconds()));
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
-        }
-    }
-
-    static LinkSettings linkSettings(BraidConfig config) {
-        TmpSettings tmp = config.tmp();
-        LinkSettings s = LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(),
-                config.ringWeights(), tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
-        return s.withDatagram(s.datagram().withDeadPeerTimeout(java.time.Duration.ofMillis(tmp.deadPeerTimeoutMillis())));
-    }
-
     /**
      * Applies a new configuration version: sites, origins, request types and queues for new
      * requests (requests in flight keep their origin), blender weights on every link.
@@ -218,7 +188,7 @@ public final class BackEnd implements AutoCloseable {
             // New CRLs close the links of peers they revoke; paths in pki take effect at restart.
             tls.updateCrls(newConfig.pki().crls());
         }
-        LinkSettings settings = linkSettings(newConfig);
+        LinkSettings settings = LinkConfig.linkSettings(newConfig);
         for (TmpLink link : server.links()) {
             link.updateBlender(settings.blender());
         }

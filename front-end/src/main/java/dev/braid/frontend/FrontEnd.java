@@ -6,17 +6,16 @@ import dev.braid.frontend.cache.HttpCache;
 import dev.braid.frontend.tls.ClientTls;
 import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
-import dev.braid.managers.config.CertificateFiles;
 import dev.braid.managers.config.ClientClass;
 import dev.braid.managers.config.FrontEndNode;
 import dev.braid.managers.config.GatewayLimits;
 import dev.braid.managers.config.HostPort;
-import dev.braid.managers.config.PkiSettings;
 import dev.braid.managers.config.Site;
 import dev.braid.managers.config.TmpSettings;
 import dev.braid.runtime.AdminServer;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
+import dev.braid.tmp.LinkConfig;
 import dev.braid.tmp.LinkCore;
 import dev.braid.tmp.LinkSettings;
 import dev.braid.tmp.TmpClient;
@@ -101,13 +100,9 @@ public final class FrontEnd implements AutoCloseable {
                 this::schedule);
         // Background validations go at the lowest priority: no client is waiting for them.
         cache.upstream(fill -> fetchForCache(fill, state.config().tmp().ringWeights().size() - 1, "cache"));
-        PkiSettings pki = options.config().pki();
-        CertificateFiles identity = pki.identityOf(PeerIdentity.FRONT_END, name);
         // First: tmp.security required without an identity stops the node here, before anything starts.
-        this.udpSecurity = udpSecurity(options.config(), name);
-        this.linkTls = plainTextByChoice(options.config()) ? null : LinkTls.forNode(PeerIdentity.FRONT_END, name,
-                identity.certificate(), identity.key(), pki.trustBundle(), pki.crls(),
-                java.time.Duration.ofSeconds(pki.reloadCheckSeconds()), options.metrics());
+        this.udpSecurity = LinkConfig.udpSecurity(options.config(), PeerIdentity.FRONT_END, name, PeerIdentity.BACK_END);
+        this.linkTls = LinkConfig.linkTls(options.config(), PeerIdentity.FRONT_END, name, options.metrics());
         options.metrics().gauge("braid_link_tcp_tls",
                 "1 when TMP links over TCP use TLS with this node's certificate, 0 in clear text",
                 () -> linkTls == null ? 0 : 1);
@@ -172,32 +167,14 @@ public final class FrontEnd implements AutoCloseable {
     }
 
     /** {@code tmp.security: plaintext}: TMP links in clear text on both carriers, identity or not. */
-    private static boolean plainTextByChoice(BraidConfig config) {
-        return dev.braid.tmp.UdpSecurity.Mode.parse(config.tmp().security()) == dev.braid.tmp.UdpSecurity.Mode.PLAINTEXT;
-    }
-
     /** The UDP carrier's security as {@code tmp.security} asks; null for plain text. */
-    private static dev.braid.tmp.UdpSecurity udpSecurity(BraidConfig config, String name) {
-        var files = config.pki().identityOf("front-end", name);
-        TmpSettings tmp = config.tmp();
-        try {
-            return dev.braid.tmp.UdpSecurity.forNode(dev.braid.tmp.UdpSecurity.Mode.parse(tmp.security()), "front-end", name,
-                    java.nio.file.Path.of(files.certificate()), java.nio.file.Path.of(files.key()),
-                    java.nio.file.Path.of(config.pki().trustBundle()), config.pki().crls(),
-                    dev.braid.tmp.security.PeerIdentity.BACK_END, tmp.keyUpdatePackets(),
-                    java.time.Duration.ofSeconds(tmp.keyUpdateSeconds()));
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("pki: " + e.getMessage(), e);
-        }
-    }
-
     /**
      * The link settings towards back-end {@code be}: encrypted with its static key, taken from its
      * certificate at the {@code pki.certificate} path filled in for it; without that certificate the
      * link runs over TCP only, and the log says why.
      */
     private LinkSettings linkSettings(BraidConfig config, String be) {
-        LinkSettings s = linkSettings(config);
+        LinkSettings s = LinkConfig.linkSettings(config);
         if (udpSecurity == null) {
             return s;
         }
@@ -208,13 +185,6 @@ public final class FrontEnd implements AutoCloseable {
             log.error("front-end {}: link to {} over TCP only: {}", name, be, e.getMessage());
             return s.withDatagram(s.datagram().withUdp(false));
         }
-    }
-
-    private static LinkSettings linkSettings(BraidConfig config) {
-        TmpSettings tmp = config.tmp();
-        LinkSettings s = LinkSettings.of(tmp.packetBytes(), tmp.subPacketBytes(), tmp.blenderPolicy(),
-                config.ringWeights(), tmp.rateLimitMbps(), tmp.carrier(), tmp.congestionControl());
-        return s.withDatagram(s.datagram().withDeadPeerTimeout(java.time.Duration.ofMillis(tmp.deadPeerTimeoutMillis())));
     }
 
     /** Applies a new configuration version atomically: sites, classes and weights for new requests, links as listed. */
@@ -234,7 +204,7 @@ public final class FrontEnd implements AutoCloseable {
             linkTls.updateCrls(config.pki().crls());
         }
         syncLinks(config);
-        LinkSettings settings = linkSettings(config);
+        LinkSettings settings = LinkConfig.linkSettings(config);
         for (TmpClient c : links.values()) {
             TmpLink l = c.link();
             if (l != null) {
