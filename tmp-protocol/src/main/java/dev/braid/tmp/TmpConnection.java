@@ -58,6 +58,12 @@ public final class TmpConnection implements DatagramEndpoint {
      * lost and re-sent their frames. (Later ones, if duplicates, are harmless: frames are idempotent.)
      */
     static final long STALE_PACKETS = 4096;
+    /**
+     * While streams wait on a link that has gone silent both ways, a PING goes out after this long:
+     * a peer that died or lost its state is then found within a second (its stateless reset
+     * answers the PING, or the dead-peer rule counts from it) instead of at the next keepalive.
+     */
+    static final long BUSY_PROBE_NANOS = 1_000_000_000L;
     /** PING-only packets (probes, keepalives) are padded to this many bytes: room for a stateless reset's answer. */
     static final int PROBE_BYTES = 64;
     /** Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2). */
@@ -1045,6 +1051,9 @@ public final class TmpConnection implements DatagramEndpoint {
             if (!pingPending) {
                 // A pending PING waits for the window or the pacer, whose own deadlines wake it.
                 t = Math.min(t, lastSend + settings.keepalive().toNanos());
+                if (core != null && core.activeStreams() > 0) {
+                    t = Math.min(t, Math.max(lastSend, lastReceive) + BUSY_PROBE_NANOS);
+                }
                 if (protection != null && recovery.bytesInFlight() == 0) {
                     long due = protection.updateDueNanos();
                     if (due > now) {
@@ -1089,6 +1098,10 @@ public final class TmpConnection implements DatagramEndpoint {
         }
         if (state == State.ESTABLISHED && now - lastSend >= settings.keepalive().toNanos()) {
             pingPending = true;
+        }
+        if (state == State.ESTABLISHED && core != null && core.activeStreams() > 0
+                && now - Math.max(lastSend, lastReceive) >= BUSY_PROBE_NANOS) {
+            pingPending = true; // streams wait on a silent link: ask the peer whether it is still there
         }
         if (state == State.ESTABLISHED && protection != null && recovery.bytesInFlight() == 0
                 && protection.updateWaitsForAck(now, recovery.largestAcked())) {

@@ -244,6 +244,32 @@ class UdpConnectionTest {
         }
     }
 
+    /**
+     * A request sent and acknowledged, its answer still awaited, when the peer goes silent for good:
+     * nothing is in flight, yet the stream waits. A PING one second into the silence puts something
+     * in flight, so the dead-peer rule finds the peer gone in about six seconds, not thirty.
+     */
+    @Test
+    void aStreamWaitingOnASilentPeerProbesItAndFindsItGoneWithinTheDeadPeerTimeout() {
+        try (UdpPair p = established(13, LinkSettings.DEFAULT)) {
+            UdpPair.Bulk waiting = p.bulk(0, 1000);
+            p.run(1);
+            assertTrue(p.client.isEstablished());
+            long t = p.net.now;
+            p.net.ab.blackoutFrom = t;
+            p.net.ab.blackoutUntil = Long.MAX_VALUE;
+            p.net.ba.blackoutFrom = t;
+            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.run(5.5);
+            assertTrue(p.client.isEstablished(), "not before the probe and the dead-peer timeout: " + p.closed);
+            p.run(2.5);
+            assertTrue(p.client.isClosed(), "found gone within a probe, the dead-peer timeout and a probe timeout: "
+                    + p.client.closeReason());
+            assertTrue(p.client.closeReason().startsWith("no acknowledgement for 5000 ms"), p.client.closeReason());
+            assertEquals(ResetCode.LINK_LOST, waiting.reset, "the waiting stream is reset with LINK_LOST");
+        }
+    }
+
     /** Nothing in flight, nothing to lose: a quiet link (QoS reports only) is judged by the idle timeout alone. */
     @Test
     void aQuietLinkIsJudgedByTheIdleTimeoutNotTheDeadPeerTimeout() {
