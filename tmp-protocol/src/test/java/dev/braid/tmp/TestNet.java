@@ -38,6 +38,14 @@ final class TestNet implements AutoCloseable {
 
     final Path ab = new Path();
     final Path ba = new Path();
+
+    /** Drops every datagram both ways from {@code from} (nanoseconds of virtual time) until {@code until}. */
+    void blackout(long from, long until) {
+        for (Path p : new Path[] {ab, ba}) {
+            p.blackoutFrom = from;
+            p.blackoutUntil = until;
+        }
+    }
     private final DatagramEndpoint[] ends = new DatagramEndpoint[2];
     private final long[] timers = {Long.MAX_VALUE, Long.MAX_VALUE};
     private final boolean[] dirty = {true, true};

@@ -69,10 +69,7 @@ class UdpConnectionTest {
             long before = p.receivedBytes();
             assertTrue(before > 0);
             long from = p.net.now;
-            p.net.ab.blackoutFrom = from;
-            p.net.ab.blackoutUntil = from + 2_000_000_000L;
-            p.net.ba.blackoutFrom = from;
-            p.net.ba.blackoutUntil = from + 2_000_000_000L;
+            p.net.blackout(from, from + 2_000_000_000L);
             p.run(2);
             long during = p.receivedBytes();
             p.run(6);
@@ -208,11 +205,7 @@ class UdpConnectionTest {
             // A stream that is open when the path goes silent for good.
             UdpPair.Bulk b = p.bulk(0, 1000);
             p.run(1);
-            long t = p.net.now;
-            p.net.ab.blackoutFrom = t;
-            p.net.ab.blackoutUntil = Long.MAX_VALUE;
-            p.net.ba.blackoutFrom = t;
-            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.net.blackout(p.net.now, Long.MAX_VALUE);
             UdpPair.Bulk stuck = p.bulk(0, 1000);
             p.run(29);
             assertTrue(p.client.isEstablished(), "not closed before the idle timeout");
@@ -229,11 +222,7 @@ class UdpConnectionTest {
         try (UdpPair p = established(11, LinkSettings.DEFAULT)) {
             UdpPair.Bulk b = p.bulk(1, 50_000_000);
             p.run(1);
-            long t = p.net.now;
-            p.net.ab.blackoutFrom = t;
-            p.net.ab.blackoutUntil = Long.MAX_VALUE;
-            p.net.ba.blackoutFrom = t;
-            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.net.blackout(p.net.now, Long.MAX_VALUE);
             p.run(4.8);
             assertTrue(p.client.isEstablished(), "not before the 5 s dead-peer timeout: " + p.closed);
             p.run(1.2);
@@ -255,11 +244,7 @@ class UdpConnectionTest {
             UdpPair.Bulk waiting = p.bulk(0, 1000);
             p.run(1);
             assertTrue(p.client.isEstablished());
-            long t = p.net.now;
-            p.net.ab.blackoutFrom = t;
-            p.net.ab.blackoutUntil = Long.MAX_VALUE;
-            p.net.ba.blackoutFrom = t;
-            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.net.blackout(p.net.now, Long.MAX_VALUE);
             p.run(5.5);
             assertTrue(p.client.isEstablished(), "not before the probe and the dead-peer timeout: " + p.closed);
             p.run(2.5);
@@ -275,11 +260,7 @@ class UdpConnectionTest {
     void aQuietLinkIsJudgedByTheIdleTimeoutNotTheDeadPeerTimeout() {
         try (UdpPair p = established(12, LinkSettings.DEFAULT)) {
             p.run(1);
-            long t = p.net.now;
-            p.net.ab.blackoutFrom = t;
-            p.net.ab.blackoutUntil = Long.MAX_VALUE;
-            p.net.ba.blackoutFrom = t;
-            p.net.ba.blackoutUntil = Long.MAX_VALUE;
+            p.net.blackout(p.net.now, Long.MAX_VALUE);
             p.run(29);
             assertTrue(p.client.isEstablished(), "no data in flight: not declared dead: " + p.closed);
             p.run(2);
