@@ -91,21 +91,8 @@ class NatRebindingIT {
             return (InetSocketAddress) inside.getLocalSocketAddress();
         }
 
-        interface Loop {
-            void run() throws IOException;
-        }
-
-        private void thread(Loop body) {
-            Thread t = new Thread(() -> {
-                try {
-                    body.run();
-                } catch (IOException e) {
-                    // Socket closed: the relay (or this side of it) is done.
-                }
-            }, "nat");
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
+        private void thread(RelayThreads.Loop body) {
+            RelayThreads.start("nat", body, threads);
         }
 
         @Override

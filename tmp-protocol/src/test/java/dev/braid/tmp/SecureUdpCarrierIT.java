@@ -207,21 +207,8 @@ class SecureUdpCarrierIT {
             });
         }
 
-        interface Loop {
-            void run() throws IOException;
-        }
-
-        private void thread(Loop body) {
-            Thread t = new Thread(() -> {
-                try {
-                    body.run();
-                } catch (IOException e) {
-                    // Socket closed: done.
-                }
-            }, "meddler");
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
+        private void thread(RelayThreads.Loop body) {
+            RelayThreads.start("meddler", body, threads);
         }
 
         InetSocketAddress address() {
