@@ -130,9 +130,11 @@ say "up after ${SECONDS}s; checking"
 # ---------------------------------------------------------------- checks
 
 response=$(curl -si --max-time 10 http://127.0.0.1:8080/)
-status_line=$(printf '%s\n' "$response" | head -n 1 | tr -d '\r')
-headers=$(printf '%s\n' "$response" | sed '/^\r\{0,1\}$/q' | tr -d '\r')
-body=$(printf '%s\n' "$response" | sed '1,/^\r\{0,1\}$/d')
+# Here-strings, not `printf | head`: a reader that stops early would kill the writer with SIGPIPE,
+# which pipefail turns into a failed check on a long page.
+status_line=$(head -n 1 <<<"$response" | tr -d '\r')
+headers=$(sed '/^\r\{0,1\}$/q' <<<"$response" | tr -d '\r')
+body=$(sed '1,/^\r\{0,1\}$/d' <<<"$response")
 if [[ "$status_line" =~ ^HTTP/1\.1\ 200 ]]; then
   ok "front-end GET / -> $status_line"
 else

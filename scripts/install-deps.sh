@@ -32,8 +32,13 @@ if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; th
   exit 1
 fi
 
+# No pipe into `grep -q`: it exits at the first match, the writer then dies of SIGPIPE, and under
+# pipefail a package with a long status record (libc6-dev's is 4.6 KB) reads as missing at random.
+# Multi-arch packages may be installed for several architectures: any one installed instance counts.
 is_installed() {
-  dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+  local status
+  status="$(dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null || true)"
+  [[ $'\n'"$status"$'\n' == *$'\n'"install ok installed"$'\n'* ]]
 }
 
 missing=()

@@ -360,7 +360,7 @@ PY
 # runs twice, over each carrier; the miss path goes first, so the hit path is measured warm.
 phase_loopback() {  # phase_loopback MODE
   local mode=$1 ns=$NS_LOOP s carrier hit_w=15 miss_w=40
-  ip netns list | grep -qw "^$ns" && ip netns del "$ns"
+  grep -qw "^$ns" <<<"$(ip netns list)" && ip netns del "$ns"
   ip netns add "$ns"
   in_ns "$ns" ip link set lo up
   local header="system,requests_per_s,latency_p50_ms,latency_p99_ms,requests,errors,origin_requests,cache_header"

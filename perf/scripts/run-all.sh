@@ -85,7 +85,7 @@ cleanup() {
   set +e
   svc_stop_all
   restore_cc
-  ip netns list | grep -qw "^$NS_LOOP" && ip netns del "$NS_LOOP"
+  grep -qw "^$NS_LOOP" <<<"$(ip netns list)" && ip netns del "$NS_LOOP"
   bash "$PERF_DIR/scripts/topology.sh" down >/dev/null 2>&1
   [ -d "$STATE_DIR/logs" ] && cp -r "$STATE_DIR/logs" "$RAW/" 2>/dev/null
   cp "$STATE_DIR/wanem.log" "$RAW/wanem-last.log" 2>/dev/null

@@ -65,7 +65,7 @@ wait_http() {
 wait_port() {
   local ns=$1 hp=$2 secs=$3 i
   for i in $(seq 1 $((secs * 10))); do
-    ip netns exec "$ns" ss -Hltn "sport = :${hp##*:}" | grep -q . && return 0
+    [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :${hp##*:}")" ] && return 0
     sleep 0.1
   done
   log "nothing listens on $hp in $ns after ${secs}s"

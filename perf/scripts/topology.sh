@@ -15,7 +15,7 @@ down() {
   wan_stop
   local ns
   for ns in "$NS_CLIENT" "$NS_POP" "$NS_ORIGIN"; do
-    if ip netns list | grep -qw "^$ns"; then
+    if grep -qw "^$ns" <<<"$(ip netns list)"; then
       # Processes still in the namespace would keep it alive; the scripts stop theirs first.
       ip netns del "$ns"
     fi
