@@ -14,9 +14,15 @@ PERF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$PERF_DIR/.." && pwd)
 STATE_DIR=${BRAID_PERF_STATE:-/run/braid-perf}
 
-NS_CLIENT=braid-client
-NS_POP=braid-pop
-NS_ORIGIN=braid-origin
+# A second topology can run beside the first (say, while a change is being measured) under its
+# own prefix and state directory: BRAID_PERF_NS=alt BRAID_PERF_STATE=/run/alt-perf. Numbers taken
+# that way share the CPUs with the other run; the report's load average shows it.
+NS_PREFIX=${BRAID_PERF_NS:-braid}
+[[ "$NS_PREFIX" =~ ^[a-z][a-z0-9]{0,9}$ ]] || { printf 'BRAID_PERF_NS=%s (expected: 1 to 10 lower-case letters or digits, a letter first)\n' "$NS_PREFIX" >&2; exit 2; }
+NS_CLIENT=$NS_PREFIX-client
+NS_POP=$NS_PREFIX-pop
+NS_ORIGIN=$NS_PREFIX-origin
+NS_LOOP=$NS_PREFIX-loop
 
 CLIENT_IP=198.18.1.2
 POP_LAN_IP=198.18.1.1

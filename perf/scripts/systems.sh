@@ -12,7 +12,6 @@
 #                                                      :8091 (cache), varnish :8092,
 #                                                      braid :8080 -> :7070 -> :8000
 
-NS_LOOP=braid-loop
 BRAID_JAR=${BRAID_JAR:-$REPO_DIR/cli/target/braid.jar}
 # The front-end's access log is off, as nginx's is here (access_log off): one synchronous line per
 # request to a log file costs the same everywhere and says nothing the load generator does not.
