@@ -9,7 +9,8 @@
 #
 # Usage: perf/scripts/dns-bench.sh [seconds per run, default 10] [transport, default epoll] [loops, default 1]
 #   loops: the redirector's event loops (one UDP socket each, SO_REUSEPORT) and NSD's server-count.
-#   Environment: DNSPERF_OPTS (default "-c 8 -q 200": 8 client sockets, 200 queries outstanding).
+#   Environment: DNSPERF_OPTS (default "-c 8 -q 200": 8 client sockets, 200 queries outstanding);
+#   DNS_CSV=FILE also appends one row per measured run to FILE (run-all.sh's dns phase uses it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_RUN="${1:-10}"
@@ -70,6 +71,11 @@ for round in 1 2; do
     read -r oq oc op <<<"$(run "$OUR_PORT" "$work/$kind.txt" "$SECONDS_PER_RUN" "$server")"
     printf '%-6s round %d: NSD %7d q/s %5.2f us/q (dnsperf %5.2f us/q) | redirector %7d q/s %5.2f us/q (dnsperf %5.2f us/q)\n' \
       "$kind" "$round" "$nq" "$nc" "$np" "$oq" "$oc" "$op"
+    if [ -n "${DNS_CSV:-}" ]; then
+      [ -s "$DNS_CSV" ] || echo "kind,round,server,queries_per_s,server_cpu_us_per_query,dnsperf_cpu_us_per_query,seconds,loops,transport" >"$DNS_CSV"
+      echo "$kind,$round,nsd,$nq,$nc,$np,$SECONDS_PER_RUN,$LOOPS,$TRANSPORT" >>"$DNS_CSV"
+      echo "$kind,$round,braid,$oq,$oc,$op,$SECONDS_PER_RUN,$LOOPS,$TRANSPORT" >>"$DNS_CSV"
+    fi
     nsd_q[$kind]=$(( ${nsd_q[$kind]:-0} + nq )); our_q[$kind]=$(( ${our_q[$kind]:-0} + oq ))
     nsd_c[$kind]=$(awk -v a="${nsd_c[$kind]:-0}" -v b="$nc" 'BEGIN {print a + b}')
     our_c[$kind]=$(awk -v a="${our_c[$kind]:-0}" -v b="$oc" 'BEGIN {print a + b}')

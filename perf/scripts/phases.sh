@@ -84,6 +84,84 @@ write_meta() {
   } >"$1"
 }
 
+# ---------- resources: CPU and memory of the systems under test ----------
+
+# A service's processes (svc_start NAME), its descendants included (nginx's workers, varnish's
+# child), one pid per line.
+tree_pids() {
+  local c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+
+svc_pids() {
+  local n
+  for n in "$@"; do
+    [ -f "$STATE_DIR/pids/$n.pid" ] && tree_pids "$(cat "$STATE_DIR/pids/$n.pid")"
+  done
+  return 0
+}
+
+# cpu_ticks PIDS...: user + system clock ticks of the processes, all their threads.
+cpu_ticks() {
+  local t=0 p v
+  for p in "$@"; do
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# peak_rss_kb PIDS...: the sum of each process's peak resident set (VmHWM).
+peak_rss_kb() {
+  local t=0 p v
+  for p in "$@"; do
+    v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# The services each system's figures count: the gateway's own processes (the origin, common to
+# all, is left out; "direct" has no gateway).
+system_services() {  # system_services SYSTEM WHERE(wan|loop)
+  case "$1-$2" in
+    nginx-wan|nginx-cache-wan) echo nginx-pop ;;
+    braid-*-wan) echo "braid-fe-wan braid-be-wan" ;;
+    nginx-loop|nginx-cache-loop) echo nginx-loop-pop ;;
+    varnish-loop) echo varnish ;;
+    braid-*-loop) echo "braid-fe-loop braid-be-loop" ;;
+    origin-loop) echo nginx-loop-origin ;;
+    *) echo "" ;;
+  esac
+}
+
+RES_HEADER="workload,system,condition,cc,requests,cpu_s,cpu_us_per_request,peak_rss_mb,processes"
+HZ=$(getconf CLK_TCK)
+
+# res_begin SYSTEM WHERE: remembers the gateway's processes and their CPU ticks so far.
+res_begin() {
+  RES_PIDS=$(svc_pids $(system_services "$1" "$2") | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  RES_T0=$(cpu_ticks $RES_PIDS)
+}
+
+# res_end WORKLOAD SYSTEM COND CC REQUESTS: one row of resources.csv for what ran since res_begin.
+res_end() {
+  [ -n "${RES_PIDS// /}" ] || return 0
+  [ -s "$OUT/resources.csv" ] || echo "$RES_HEADER" >"$OUT/resources.csv"
+  local t1 rss n
+  # shellcheck disable=SC2086
+  t1=$(cpu_ticks $RES_PIDS)
+  # shellcheck disable=SC2086
+  rss=$(peak_rss_kb $RES_PIDS)
+  n=$(wc -w <<<"$RES_PIDS")
+  awk -v w="$1" -v s="$2" -v c="$3" -v cc="$4" -v r="$5" -v t=$((t1 - RES_T0)) -v hz="$HZ" -v rss="$rss" -v n="$n" 'BEGIN {
+    cpu = t / hz
+    printf "%s,%s,%s,%s,%d,%.2f,%s,%.1f,%d\n", w, s, c, cc, r, cpu, (r > 0 ? sprintf("%.1f", cpu * 1e6 / r) : ""), rss / 1024, n
+  }' >>"$OUT/resources.csv"
+}
+
 # ---------- 1. validation ----------
 
 VAL_HEADER="check,condition,expected,measured,unit,deviation_pct,tolerance_pct,pass,detail"
@@ -280,11 +358,14 @@ origin_up() {
 }
 
 pageload() {  # pageload SYSTEM COND CC CLIENTS PAGES MAXSECONDS
-  local url
+  local url summary
   url="$(system_url "$1")/page/index.html"
-  in_ns "$NS_CLIENT" java -Xmx512m -cp "$PERF_DIR/target/classes" dev.braid.perf.load.PageLoad \
+  res_begin "$1" wan
+  summary=$(in_ns "$NS_CLIENT" java -Xmx512m -cp "$PERF_DIR/target/classes" dev.braid.perf.load.PageLoad \
     --url "$url" --clients "$4" --pages "$5" --warmup 1 --connections 6 --max-seconds "$6" --timeout-ms 20000 \
-    --label "system=$1,condition=$2,cc=$3" --out "$OUT/pages.csv" | tee -a "$RAW/pageload.log" >&2
+    --label "system=$1,condition=$2,cc=$3" --out "$OUT/pages.csv") || true
+  printf '%s %s %s: %s\n' "$1" "$2" "$3" "$summary" | tee -a "$RAW/pageload.log" >&2
+  res_end pages "$1" "$2" "$3" "$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$summary" | head -n 1)"
 }
 
 bulk() {  # bulk SYSTEM COND CC: one 10 MiB download, at most 25 s
@@ -295,6 +376,35 @@ bulk() {  # bulk SYSTEM COND CC: one 10 MiB download, at most 25 s
   read -r bytes secs code <<<"$r"
   echo "$1,$2,$3,$bytes,$secs,$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.3f", (s > 0 ? b * 8 / s / 1e6 : 0) }'),$code,$([ "$bytes" = 10485760 ] && echo 1 || echo 0)" >>"$OUT/bulk.csv"
   log "bulk $1 $2 $3: $bytes bytes in $secs s"
+}
+
+# ---------- 3b. two client classes across the WAN ----------
+
+# classmix SYSTEM COND CC MODE: gold's small no-store requests alone, then while bronze downloads
+# fill the WAN, then both classes downloading at once (byte shares). See ClassMix.
+classmix() {
+  local stages=(--alone-seconds 10 --ramp-seconds 3 --loaded-seconds 15 --share-seconds 15)
+  [ "$4" = smoke ] && stages=(--alone-seconds 2 --ramp-seconds 1 --loaded-seconds 2 --share-seconds 2
+    --bronze-connections 2 --share-connections 1)
+  in_ns "$NS_CLIENT" timeout 150 java -Xmx256m -cp "$PERF_DIR/target/classes" dev.braid.perf.load.ClassMix \
+    --base "$(system_url "$1")" --gold-path /miss/1k.bin --bulk-path /bulk/10m.bin \
+    --gold-header "Cookie: tier=gold" --bronze-header "Cookie: tier=bronze" "${stages[@]}" \
+    --label "system=$1,condition=$2,cc=$3" --out "$OUT/classes.csv" 2>&1 | sed "s/^/$1 $2 $3: /" | tee -a "$RAW/classes.log" >&2
+}
+
+# Every system but nginx-cache (all of this workload is no-store: the same as nginx without it).
+phase_classes() {  # phase_classes MODE COND CC "SYSTEMS"
+  local mode=$1 c=$2 cc=$3 systems=$4 s
+  apply_condition "$c"
+  set_cc "$cc"
+  origin_up
+  for s in $systems; do
+    [ "$s" = nginx-cache ] && continue
+    system_up "$s" || { note "$s did not serve within its start-up limit under $cc, $c: classes skipped there"; system_down "$s"; continue; }
+    in_ns "$NS_CLIENT" wrk -t1 -c8 -d5s -H "Cookie: tier=gold" "$(system_url "$s")/miss/1k.bin" >"$RAW/warmup-classes-$s-$c-$cc.txt" 2>&1 || true
+    classmix "$s" "$c" "$cc" "$mode"
+    system_down "$s"
+  done
 }
 
 phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
@@ -309,6 +419,8 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
     [ "$mode" = smoke ] || in_ns "$NS_CLIENT" wrk -t1 -c20 -d5s "$(system_url "$s")/page/obj-08.bin" >"$RAW/warmup-$s-$c-$cc.txt" 2>&1 || true
     if [ "$mode" = smoke ]; then
       pageload "$s" "$c" "$cc" 2 2 30
+      # The class workload's smoke rides on a system already up, to stay within the smoke's time.
+      [ "$s" = braid-udp ] && classmix "$s" "$c" "$cc" smoke
     else
       pageload "$s" "$c" "$cc" 6 8 90
       [ "$s" = nginx-cache ] || bulk "$s" "$c" "$cc"
@@ -332,7 +444,9 @@ wrk_row() {
   in_ns "$ns" wrk -t2 -c100 -d"${warmup}s" "$url" >/dev/null 2>&1 || true
   before=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')
   out="$RAW/wrk-$(basename "$csv" .csv)-$s.txt"
+  res_begin "$s" loop
   in_ns "$ns" wrk -t2 -c100 -d"${LOOP_RUN_S}s" --latency "$url" >"$out" 2>&1 || true
+  res_end "$(basename "$csv" .csv)" "$s" loopback - "$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out")"
   after=$(in_ns "$ns" curl -s http://127.0.0.1:8000/status | sed -n '3p' | awk '{ print $3 }')
   $PYTHON - "$out" "$s" "$((after - before - 1))" "$hdr" >>"$csv" <<'PY'
 import re, sys
@@ -401,4 +515,16 @@ phase_loopback() {  # phase_loopback MODE
   done
   svc_stop nginx-loop-origin
   ip netns del "$ns"
+}
+
+# ---------- 6. DNS ----------
+
+# The redirector beside NSD on the machine's loopback (no WAN: DNS answers are one datagram each
+# way), dnsperf as the load; perf/scripts/dns-bench.sh does the work and appends to dns.csv.
+phase_dns() {
+  local secs=10
+  [ "$MODE" = smoke ] && secs=2
+  command -v dnsperf >/dev/null && [ -x /usr/sbin/nsd ] || { note "dns: dnsperf or nsd missing, skipped"; return 0; }
+  DNS_CSV="$OUT/dns.csv" bash "$PERF_DIR/scripts/dns-bench.sh" "$secs" 2>&1 | tee "$RAW/dns-bench.log" >&2 \
+    || note "dns: the benchmark failed (see raw/dns-bench.log)"
 }

@@ -4,7 +4,7 @@
   report.py DIR
 
 Reads what is there (meta.txt, conditions.csv, content.csv, validation.csv, tcp.csv, pages.csv,
-bulk.csv, cachehit.csv, misspath.csv, notes.txt) and skips sections whose data is missing, saying so. Every
+bulk.csv, classes.csv, cachehit.csv, misspath.csv, resources.csv, dns.csv, notes.txt) and skips sections whose data is missing, saying so. Every
 figure names the systems, the congestion control and the condition; every comparison of Braid
 with a peer is a ratio computed from the same run.
 """
@@ -116,6 +116,204 @@ def loopback_table(d, w, weaker, rows, name, what, peers, title):
                 weaker.append(f"{what} on loopback: {SYSTEM_LABEL[b]}'s p99 latency is {float(p99b):.2f} ms, "
                               f"{SYSTEM_LABEL[r['system']]}'s {float(p99p):.2f} ms "
                               f"({float(p99b) / float(p99p):.2f}x).")
+
+# The class weights perf/scripts/systems.sh gives Braid (braid_conf): gold 4, bronze 1, per-class
+# shares. Peers have no classes: TCP fairness splits a shared bottleneck by connection.
+CLASS_WEIGHTS = {"gold": 4, "bronze": 1}
+GOLD_P99_TARGET = 1.5  # gold's p99 under bronze's load, at most this times its p99 alone
+SHARE_TOLERANCE_PCT = 5.0
+
+
+def classes_section(d, w, weaker, rows, conds):
+    def get(sysname, c, cc, stage, clazz):
+        return next((r for r in rows if r["system"] == sysname and r["condition"] == c and r["cc"] == cc
+                     and r["stage"] == stage and r["class"] == clazz), None)
+
+    def num(r, k):
+        return float(r[k]) if r and r.get(k) not in (None, "") else float("nan")
+
+    expected_gold = 100.0 * CLASS_WEIGHTS["gold"] / sum(CLASS_WEIGHTS.values())
+    w("Gold clients (4, a 50 ms pause between requests) fetch a 1 KiB no-store object: every request crosses "
+      "the WAN. First alone (10 s); then while bronze clients (4 connections) download a 10 MiB no-store file "
+      "again and again, which fills the 100 Mbit/s bottleneck (15 s, after a 3 s ramp); then gold and bronze "
+      "both download (2 connections each) and the bytes each class receives over 15 s give its share. Requests "
+      "name their class by cookie (`tier=gold`, `tier=bronze`). Braid classifies them (gold ring 0 weight "
+      f"{CLASS_WEIGHTS['gold']}, bronze ring 2 weight {CLASS_WEIGHTS['bronze']}, per-class blending: gold's "
+      f"share {expected_gold:.0f}% when both wait); nginx and direct TCP have no classes, so their shares "
+      "follow TCP fairness. Targets: gold's p99 under load at most "
+      f"{GOLD_P99_TARGET}x its p99 alone; Braid's shares within ±{SHARE_TOLERANCE_PCT:.0f} points of the weights.")
+    w("")
+    keys = list(OrderedDict.fromkeys((r["cc"], r["condition"]) for r in rows))
+    systems = [s for s in PEERS + BRAIDS if any(r["system"] == s for r in rows)]
+    fig, axes = plt.subplots(len(keys), 2, figsize=(11, 3.8 * len(keys)), squeeze=False)
+    for (cc, c), (ax1, ax2) in zip(keys, axes):
+        width = 0.38
+        xs = range(len(systems))
+        alone = [num(get(s, c, cc, "alone", "gold"), "p99_ms") for s in systems]
+        loaded = [num(get(s, c, cc, "loaded", "gold"), "p99_ms") for s in systems]
+        ax1.bar([x - width / 2 for x in xs], [0 if math.isnan(v) else v for v in alone], width, color="#bbbbbb",
+                label="gold p99 alone")
+        ax1.bar([x + width / 2 for x in xs], [0 if math.isnan(v) else v for v in loaded], width,
+                color=[COLORS[s] for s in systems], label="gold p99 while bronze downloads")
+        for x, a in zip(xs, alone):
+            if not math.isnan(a):
+                ax1.plot([x - 0.45, x + 0.45], [a * GOLD_P99_TARGET] * 2, "k--", lw=1)
+        ax1.set_xticks(list(xs))
+        ax1.set_xticklabels([SYSTEM_LABEL[s].replace(" (", "\n(") for s in systems], fontsize=7)
+        ax1.set_ylabel("ms")
+        ax1.set_title(f"Gold p99 latency, {cond_text(c, conds)}, {cc.upper()}\n(dashed: {GOLD_P99_TARGET}x alone)",
+                      fontsize=8)
+        ax1.legend(fontsize=7)
+        gold = [num(get(s, c, cc, "shares", "gold"), "share_pct") for s in systems]
+        ax2.bar(list(xs), [0 if math.isnan(v) else v for v in gold], 0.6, color=[COLORS[s] for s in systems],
+                label="gold")
+        ax2.bar(list(xs), [0 if math.isnan(v) else 100 - v for v in gold], 0.6,
+                bottom=[0 if math.isnan(v) else v for v in gold], color="#dddddd", label="bronze")
+        ax2.axhline(expected_gold, color="k", ls="--", lw=1, label=f"Braid's weights ({expected_gold:.0f}% gold)")
+        ax2.axhline(50, color="k", ls=":", lw=1, label="even split")
+        ax2.set_xticks(list(xs))
+        ax2.set_xticklabels([SYSTEM_LABEL[s].replace(" (", "\n(") for s in systems], fontsize=7)
+        ax2.set_ylim(0, 100)
+        ax2.set_ylabel("% of bytes received")
+        ax2.set_title(f"Byte shares when both classes download, {cond_text(c, conds)}, {cc.upper()}", fontsize=8)
+        ax2.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(os.path.join(d, "classes.png"), dpi=110)
+    plt.close(fig)
+    w("![two classes](classes.png)")
+    w("")
+    w("| congestion control | condition | system | gold p50 alone ms | gold p99 alone ms | gold p50 loaded ms | "
+      "gold p99 loaded ms | p99 loaded / alone | bronze Mbit/s meanwhile | gold share % | bronze share % | "
+      "gold errors |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for cc, c in keys:
+        for s in systems:
+            a, l, bl = get(s, c, cc, "alone", "gold"), get(s, c, cc, "loaded", "gold"), get(s, c, cc, "loaded", "bronze")
+            sg, sb = get(s, c, cc, "shares", "gold"), get(s, c, cc, "shares", "bronze")
+            if not a:
+                continue
+            ratio = num(l, "p99_ms") / num(a, "p99_ms") if l and num(a, "p99_ms") > 0 else float("nan")
+            errs = sum(int(r["errors"]) for r in (a, l) if r)
+            w(f"| {cc} | {cond_text(c, conds)} | {SYSTEM_LABEL[s]} | {fmt(num(a, 'p50_ms'), 1)} | "
+              f"{fmt(num(a, 'p99_ms'), 1)} | {fmt(num(l, 'p50_ms'), 1)} | {fmt(num(l, 'p99_ms'), 1)} | "
+              f"{fmt(ratio, 2)} | {fmt(num(bl, 'goodput_mbps'), 1)} | {fmt(num(sg, 'share_pct'), 1)} | "
+              f"{fmt(num(sb, 'share_pct'), 1)} | {errs} |")
+    w("")
+    for cc, c in keys:
+        for b in BRAIDS:
+            a, l, sg = get(b, c, cc, "alone", "gold"), get(b, c, cc, "loaded", "gold"), get(b, c, cc, "shares", "gold")
+            if not a or not l:
+                continue
+            ratio = num(l, "p99_ms") / num(a, "p99_ms") if num(a, "p99_ms") > 0 else float("nan")
+            met = not math.isnan(ratio) and ratio <= GOLD_P99_TARGET
+            w(f"- {SYSTEM_LABEL[b]}, {cond_text(c, conds)}, {cc.upper()}: gold p99 under load {fmt(ratio, 2)}x alone "
+              f"(target at most {GOLD_P99_TARGET}x: {'met' if met else 'missed'})"
+              + (f"; gold's byte share {num(sg, 'share_pct'):.1f}% against {expected_gold:.0f}% by the weights "
+                 f"({'within' if abs(num(sg, 'share_pct') - expected_gold) <= SHARE_TOLERANCE_PCT else 'outside'} "
+                 f"±{SHARE_TOLERANCE_PCT:.0f} points)" if sg else "") + ".")
+            if not met:
+                weaker.append(f"Classes, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]}'s gold p99 under "
+                              f"bronze's load is {fmt(ratio, 2)}x its p99 alone (target {GOLD_P99_TARGET}x).")
+            if sg and abs(num(sg, "share_pct") - expected_gold) > SHARE_TOLERANCE_PCT:
+                weaker.append(f"Classes, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]} gave gold "
+                              f"{num(sg, 'share_pct'):.1f}% of the bytes, not {expected_gold:.0f}% "
+                              f"±{SHARE_TOLERANCE_PCT:.0f}.")
+            for p in PEERS:
+                pl = get(p, c, cc, "loaded", "gold")
+                if not pl or math.isnan(num(pl, "p99_ms")):
+                    continue
+                q = num(l, "p99_ms") / num(pl, "p99_ms")
+                w(f"  - gold p99 under load / {SYSTEM_LABEL[p]}'s: {ratio_text(num(l, 'p99_ms'), num(pl, 'p99_ms'), True)}")
+                if q > 1.005:
+                    weaker.append(f"Classes, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]}'s gold p99 under "
+                                  f"load {num(l, 'p99_ms'):.0f} ms trails {SYSTEM_LABEL[p]}'s "
+                                  f"{num(pl, 'p99_ms'):.0f} ms ({q:.2f}x).")
+                pb, bb = get(p, c, cc, "loaded", "bronze"), get(b, c, cc, "loaded", "bronze")
+                if pb and bb and num(pb, "goodput_mbps") > 0:
+                    qb = num(bb, "goodput_mbps") / num(pb, "goodput_mbps")
+                    w(f"  - bronze goodput meanwhile / {SYSTEM_LABEL[p]}'s: {ratio_text(num(bb, 'goodput_mbps'), num(pb, 'goodput_mbps'), False)}")
+                    if qb < 0.9:
+                        weaker.append(f"Classes, {cond_text(c, conds)}, {cc.upper()}: {SYSTEM_LABEL[b]} carried "
+                                      f"bronze at {num(bb, 'goodput_mbps'):.1f} Mbit/s beside gold, "
+                                      f"{SYSTEM_LABEL[p]} at {num(pb, 'goodput_mbps'):.1f} ({qb:.2f}x).")
+    w("")
+
+
+def resources_section(w, weaker, rows, conds):
+    w("CPU time (user + system, every thread and worker process) of each system's own processes during the "
+      "measured load, divided by the responses it served; the origin, common to all, is left out (so *direct* "
+      "has no row). Peak memory is the sum of the processes' peak resident sets (VmHWM) since they started: "
+      "for a JVM it includes the heap it has touched (here -Xms512m -Xmx1g), not only what is live. Page loads "
+      "count every response of every load (warm-up included); loopback rows count wrk's measured run only.")
+    w("")
+    w("| workload | condition | congestion control | system | responses | CPU s | CPU µs per response | "
+      "peak RSS MB | processes |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        w(f"| {r['workload']} | {cond_text(r['condition'], conds) if r['condition'] != 'loopback' else 'loopback'} | "
+          f"{r['cc']} | {SYSTEM_LABEL.get(r['system'], r['system'])} | {r['requests']} | {r['cpu_s']} | "
+          f"{r['cpu_us_per_request'] or '–'} | {r['peak_rss_mb']} | {r['processes']} |")
+    w("")
+    groups = OrderedDict()
+    for r in rows:
+        groups.setdefault((r["workload"], r["condition"], r["cc"]), []).append(r)
+    for (wl, c, cc), rs in groups.items():
+        for b in BRAIDS:
+            br = next((r for r in rs if r["system"] == b and r["cpu_us_per_request"]), None)
+            if not br:
+                continue
+            for p in rs:
+                if p["system"] in BRAIDS or p["system"] == "origin" or not p["cpu_us_per_request"]:
+                    continue
+                q = float(br["cpu_us_per_request"]) / float(p["cpu_us_per_request"])
+                m = float(br["peak_rss_mb"]) / float(p["peak_rss_mb"]) if float(p["peak_rss_mb"]) > 0 else float("nan")
+                where = "loopback" if c == "loopback" else f"{cond_text(c, conds)}, {cc.upper()}"
+                w(f"- {wl}, {where}: {SYSTEM_LABEL[b]} / {SYSTEM_LABEL[p['system']]}: CPU per response "
+                  f"{ratio_text(float(br['cpu_us_per_request']), float(p['cpu_us_per_request']), True)}, peak memory "
+                  f"{fmt(m, 1)}x.")
+                if q > 1.005:
+                    weaker.append(f"CPU per response, {wl}, {where}: {SYSTEM_LABEL[b]} {float(br['cpu_us_per_request']):.0f} µs, "
+                                  f"{SYSTEM_LABEL[p['system']]} {float(p['cpu_us_per_request']):.0f} µs ({q:.2f}x).")
+                if not math.isnan(m) and m > 1.005:
+                    weaker.append(f"Peak memory, {wl}, {where}: {SYSTEM_LABEL[b]} {float(br['peak_rss_mb']):.0f} MB, "
+                                  f"{SYSTEM_LABEL[p['system']]} {float(p['peak_rss_mb']):.0f} MB ({m:.1f}x).")
+    w("")
+
+
+DNS_SELECTION_TARGET = 100_000
+
+
+def dns_section(w, weaker, rows):
+    def mean(kind, server, key):
+        v = [float(r[key]) for r in rows if r["kind"] == kind and r["server"] == server and r[key] != ""]
+        return sum(v) / len(v) if v else float("nan")
+
+    r0 = rows[0]
+    w(f"dnsperf ({r0['seconds']} s per run, two rounds alternating servers, after a warm-up of the redirector's "
+      f"compiler) against NSD and the Braid redirector on 127.0.0.1, each with {r0['loops']} server "
+      f"process/event loop ({r0['transport']}). *static*: explicit zone records, a CNAME and an NXDOMAIN; "
+      "*selection*: site names, which the redirector answers by choosing front-ends (NSD answers them from its "
+      "zone, so for it both kinds are static). CPU per query is the server's own (all its threads), robust where "
+      "queries per second follow the neighbours' load. Targets: static at least NSD's rate; selection at least "
+      f"{DNS_SELECTION_TARGET:,} queries per second.")
+    w("")
+    w("| kind | NSD q/s | Braid q/s | Braid / NSD | NSD CPU µs/query | Braid CPU µs/query | NSD / Braid CPU | "
+      "dnsperf CPU µs/query (Braid runs) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for kind, label in (("static", "static"), ("site", "selection")):
+        nq, bq = mean(kind, "nsd", "queries_per_s"), mean(kind, "braid", "queries_per_s")
+        nc, bc = mean(kind, "nsd", "server_cpu_us_per_query"), mean(kind, "braid", "server_cpu_us_per_query")
+        dp = mean(kind, "braid", "dnsperf_cpu_us_per_query")
+        if math.isnan(nq) and math.isnan(bq):
+            continue
+        w(f"| {label} | {fmt(nq)} | {fmt(bq)} | {fmt(bq / nq if nq else float('nan'), 2)} | {fmt(nc, 2)} | "
+          f"{fmt(bc, 2)} | {fmt(nc / bc if bc else float('nan'), 2)} | {fmt(dp, 2)} |")
+        if nq and bq / nq < 0.995:
+            weaker.append(f"DNS, {label}: the redirector answered {bq:.0f} q/s, NSD {nq:.0f} ({bq / nq:.2f}x).")
+        if kind == "site" and bq < DNS_SELECTION_TARGET:
+            weaker.append(f"DNS, selection: {bq:.0f} q/s, under the {DNS_SELECTION_TARGET:,} target.")
+    w("")
+
 
 
 def main(d):
@@ -412,9 +610,19 @@ def main(d):
         w("Not run in this mode.")
         w("")
 
+    # ---------- two client classes ----------
+    classes = read_csv(d, "classes.csv")
+    w("## 5. Two client classes across the WAN (gold interactive, bronze downloads)")
+    w("")
+    if classes:
+        classes_section(d, w, weaker, classes, conds)
+    else:
+        w("Not run in this mode.")
+        w("")
+
     # ---------- cache hits and the miss path ----------
     hits = read_csv(d, "cachehit.csv")
-    w("## 5. Cache hits on loopback (wrk, 1 KiB object, 100 connections, 10 s)")
+    w("## 6. Cache hits on loopback (wrk, 1 KiB object, 100 connections, 10 s)")
     w("")
     if hits:
         w("All in one namespace on 127.0.0.1, sharing the machine's CPUs with wrk (2 threads); every system "
@@ -436,7 +644,7 @@ def main(d):
         w("")
 
     misses = read_csv(d, "misspath.csv")
-    w("## 6. Miss path on loopback (wrk, 1 KiB uncacheable object, 100 connections, 10 s)")
+    w("## 7. Miss path on loopback (wrk, 1 KiB uncacheable object, 100 connections, 10 s)")
     w("")
     if misses:
         w("Every request crosses the whole chain: nginx at the PoP → keep-alive upstream → origin nginx, or "
@@ -447,6 +655,24 @@ def main(d):
         loopback_table(d, w, weaker, misses, "misspath", "Miss path", ("nginx",),
                        "Miss path, 1 KiB no-store, 100 connections, loopback (no WAN)")
         w("")
+    else:
+        w("Not run in this mode.")
+        w("")
+
+    res = read_csv(d, "resources.csv")
+    w("## 8. CPU and memory per request")
+    w("")
+    if res:
+        resources_section(w, weaker, res, conds)
+    else:
+        w("Not run in this mode.")
+        w("")
+
+    dns = read_csv(d, "dns.csv")
+    w("## 9. DNS: the redirector beside NSD (dnsperf, loopback)")
+    w("")
+    if dns:
+        dns_section(w, weaker, dns)
     else:
         w("Not run in this mode.")
         w("")

@@ -10,22 +10,28 @@
 #      downloads per condition and congestion control through: direct to the origin, nginx at the
 #      point of presence (no cache, and proxy_cache), Braid with its cache over the UDP carrier and
 #      over the TCP carrier,
-#   4. on loopback (wrk, 1 KB, 100 connections): cache hits through nginx proxy_cache, Varnish and
+#   4. two client classes (gold: small interactive requests; bronze: 10 MiB downloads that fill the
+#      WAN) through the same systems (nginx-cache aside: the workload is uncacheable): gold's latency
+#      alone and under bronze's load, and each class's byte share when both download,
+#   5. on loopback (wrk, 1 KB, 100 connections): cache hits through nginx proxy_cache, Varnish and
 #      Braid (both carriers), and the miss path through nginx two-tier and Braid (both carriers),
+#      with each system's CPU time per request and peak memory,
+#   6. DNS (dnsperf on loopback): the redirector beside NSD, static answers and the selection path,
 # and writes the report (report.md, PNG figures, CSV) to perf/results/<date>/ (or --out DIR).
 # Everything runs inside namespaces this script creates and removes (always, via trap).
 #
-# Full run: about 25 minutes. --smoke: one condition validated briefly, small page loads through
-# nginx and Braid (both carriers), a short loopback miss-path run, report into a temporary
-# directory; about 60 s. Needs root.
+# Full run: about 40 minutes. --smoke: one condition validated briefly, small page loads through
+# nginx and Braid (both carriers), a short class mix through Braid over UDP, a short loopback
+# miss-path run, report into a temporary directory; about 80 s. Needs root.
 #
 #   --conditions  comma list of page-load/bulk conditions, e.g. rtt80-loss0,rtt20-loss0.1
 #                 (default: rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1; all at 100 Mbit/s)
 #   --cc          congestion controls for the page loads and bulk downloads (default: bbr,cubic)
 #   --systems     comma list of the page-load systems (default: direct,nginx,nginx-cache,braid-tcp,braid-udp),
 #                 e.g. nginx-cache,braid-tcp,braid-udp to compare Braid with the cache at the PoP alone
-#   --phases      comma list of validate,tcp,pages,cache (default: all; cache = the loopback
-#                 cache-hit and miss-path tests); with --out naming an
+#   --class-conditions  conditions of the class workload (default: rtt80-loss0), under each --cc
+#   --phases      comma list of validate,tcp,pages,classes,cache,dns (default: all; cache = the
+#                 loopback cache-hit and miss-path tests); with --out naming an
 #                 earlier run's directory, adds to it (e.g. to redo one phase)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,7 +42,8 @@ MODE=full
 OUT=
 CONDITIONS=rtt80-loss0,rtt80-loss1,rtt80-loss3,rtt20-loss0.1
 CCS=bbr,cubic
-PHASES=validate,tcp,pages,cache
+CLASS_CONDITIONS=rtt80-loss0
+PHASES=validate,tcp,pages,classes,cache,dns
 SYSTEMS=direct,nginx,nginx-cache,braid-tcp,braid-udp
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,8 +53,9 @@ while [ $# -gt 0 ]; do
     --cc) CCS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --systems) SYSTEMS=$2; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
-    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST, --phases LIST, --systems LIST)" ;;
+    --class-conditions) CLASS_CONDITIONS=$2; shift ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    *) die "$1: unknown option (expected: --smoke, --out DIR, --conditions LIST, --cc LIST, --class-conditions LIST, --phases LIST, --systems LIST)" ;;
   esac
   shift
 done
@@ -122,7 +130,17 @@ else
       done
     done
   fi
+  if wants classes; then
+    IFS=, read -r -a conds <<<"$CLASS_CONDITIONS"
+    IFS=, read -r -a ccs <<<"$CCS"
+    for cc in "${ccs[@]}"; do
+      for c in "${conds[@]}"; do
+        phase_classes full "$c" "$cc" "${SYSTEMS//,/ }"
+      done
+    done
+  fi
   if wants cache; then phase_loopback full; fi
+  if wants dns; then phase_dns; fi
 fi
 
 echo "duration_s=$((SECONDS - started))" >>"$OUT/meta.txt"
@@ -138,6 +156,8 @@ if [ "$MODE" = smoke ]; then
     awk -F, -v s="$s" '$1 == s && $(NF - 1) == 1 { ok = 1 } END { exit !ok }' "$OUT/pages.csv" \
       || die "smoke: no page load through $s completed (see $OUT/pages.csv and $RAW/logs)"
   done
+  awk -F, '$1 == "braid-udp" && $5 == "gold" && $6 > 0 { ok = 1 } END { exit !ok }' "$OUT/classes.csv" \
+    || die "smoke: no gold request through braid-udp in the class mix (see $OUT/classes.csv and $RAW/classes.log)"
   for s in braid-tcp braid-udp; do
     awk -F, -v s="$s" '$1 == s && $2 > 0 { ok = 1 } END { exit !ok }' "$OUT/misspath.csv" \
       || die "smoke: no request through $s on the loopback miss path (see $OUT/misspath.csv and $RAW/logs)"

@@ -196,12 +196,20 @@ backEnds:
     listen: $5
     admin: $6
     sites: [bench]
+# Two classes, as a shop would set them: signed-in buyers (cookie tier=gold) before everyone else,
+# four to one when both have data waiting (per-class shares). Page loads carry no cookie: bronze.
 clientClasses:
-  - name: standard
+  - name: gold
+    ring: 0
+    weight: 4
+    rules:
+      - cookie: tier=gold
+  - name: bronze
     ring: 2
     weight: 1
 tmp:
   carrier: $8
+  blenderPolicy: per-class
 YAML
 }
 

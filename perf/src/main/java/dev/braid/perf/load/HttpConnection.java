@@ -8,7 +8,9 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One persistent HTTP/1.1 client connection, as a browser keeps to one server: blocking, one
@@ -30,6 +32,7 @@ final class HttpConnection implements AutoCloseable {
     private final InetSocketAddress server;
     private final String hostHeader;
     private final int timeoutMillis;
+    private final String extraHeaders;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
@@ -38,9 +41,25 @@ final class HttpConnection implements AutoCloseable {
     private boolean closeAfter;
 
     HttpConnection(InetSocketAddress server, String hostHeader, int timeoutMillis) {
+        this(server, hostHeader, timeoutMillis, List.of());
+    }
+
+    /**
+     * A connection whose every request also carries {@code extraHeaders}, each a whole
+     * {@code Name: value} field (a class's cookie, say).
+     */
+    HttpConnection(InetSocketAddress server, String hostHeader, int timeoutMillis, List<String> extraHeaders) {
         this.server = server;
         this.hostHeader = hostHeader;
         this.timeoutMillis = timeoutMillis;
+        StringBuilder sb = new StringBuilder();
+        for (String h : extraHeaders) {
+            if (h.indexOf(':') <= 0 || h.indexOf('\r') >= 0 || h.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("header: " + h + " (expected: Name: value on one line)");
+            }
+            sb.append(h).append("\r\n");
+        }
+        this.extraHeaders = sb.toString();
     }
 
     /** How many TCP connections this object has opened so far. */
@@ -50,13 +69,23 @@ final class HttpConnection implements AutoCloseable {
 
     /** Sends GET {@code path} and reads the whole response; keeps the body only if asked. */
     Response get(String path, boolean keepBody) throws IOException {
+        return get(path, keepBody, null);
+    }
+
+    /**
+     * Sends GET {@code path} and reads the whole response; adds each body chunk to
+     * {@code progress} (when given) as it arrives, so another thread can measure a rate over a
+     * window while a long download is still running.
+     */
+    Response get(String path, boolean keepBody, LongAdder progress) throws IOException {
         if (socket == null) {
             open();
         }
         out.write(("GET " + path + " HTTP/1.1\r\nHost: " + hostHeader
-                + "\r\nUser-Agent: braid-perf\r\nAccept: */*\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                + "\r\nUser-Agent: braid-perf\r\nAccept: */*\r\n" + extraHeaders + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
-        Response r = readResponse(in, keepBody);
+        Response r = readResponse(in, keepBody, progress);
         if (r == null) {
             throw new EOFException("connection closed before a response to " + path);
         }
@@ -79,6 +108,10 @@ final class HttpConnection implements AutoCloseable {
 
     /** Reads one response from {@code in}; returns null on a clean end of stream before it starts. */
     Response readResponse(InputStream in, boolean keepBody) throws IOException {
+        return readResponse(in, keepBody, null);
+    }
+
+    private Response readResponse(InputStream in, boolean keepBody, LongAdder progress) throws IOException {
         String statusLine = readLine(in);
         if (statusLine == null) {
             return null;
@@ -119,7 +152,7 @@ final class HttpConnection implements AutoCloseable {
                 }
             }
         }
-        Body body = new Body(keepBody);
+        Body body = new Body(keepBody, progress);
         if (status == 204 || status == 304 || status / 100 == 1) {
             // no body
         } else if (chunked) {
@@ -180,10 +213,12 @@ final class HttpConnection implements AutoCloseable {
     private static final class Body {
         private final byte[] buf = new byte[64 * 1024];
         private final java.io.ByteArrayOutputStream kept;
+        private final LongAdder progress;
         long count;
 
-        Body(boolean keep) {
+        Body(boolean keep, LongAdder progress) {
             kept = keep ? new java.io.ByteArrayOutputStream() : null;
+            this.progress = progress;
         }
 
         void copy(InputStream in, long n) throws IOException {
@@ -198,6 +233,9 @@ final class HttpConnection implements AutoCloseable {
                 }
                 count += r;
                 left -= r;
+                if (progress != null) {
+                    progress.add(r);
+                }
                 if (kept != null) {
                     kept.write(buf, 0, r);
                 }

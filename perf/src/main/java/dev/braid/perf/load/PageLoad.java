@@ -58,6 +58,8 @@ public final class PageLoad {
     private final String host;
     private final int connections;
     private final int timeoutMillis;
+    /** Every response received, warm-up loads included: the denominator of a server's CPU per request. */
+    private final java.util.concurrent.atomic.LongAdder responses = new java.util.concurrent.atomic.LongAdder();
 
     PageLoad(URI url, int connections, int timeoutMillis) {
         this.url = url;
@@ -92,6 +94,7 @@ public final class PageLoad {
             HttpConnection first = new HttpConnection(server, host, timeoutMillis);
             conns.add(first);
             HttpConnection.Response html = first.get(url.getRawPath(), true);
+            responses.increment();
             if (html.status() != 200) {
                 throw new IOException("HTML " + url.getRawPath() + ": status " + html.status());
             }
@@ -117,6 +120,7 @@ public final class PageLoad {
                                 break;
                             }
                             HttpConnection.Response r = c.get(path, false);
+                            responses.increment();
                             if (r.status() != 200) {
                                 error.compareAndSet(null, path + ": status " + r.status());
                                 break;
@@ -211,8 +215,9 @@ public final class PageLoad {
         }
         double[] ok = results.stream().filter(Result::ok).mapToDouble(r -> r.pltNanos / 1e6).sorted().toArray();
         long failed = results.stream().filter(r -> !r.ok()).count();
-        System.out.printf(Locale.ROOT, "pages=%d ok=%d failed=%d p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f%n",
-                results.size(), ok.length, failed, percentile(ok, 0.50), percentile(ok, 0.95), percentile(ok, 0.99));
+        System.out.printf(Locale.ROOT, "pages=%d ok=%d failed=%d p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f requests=%d%n",
+                results.size(), ok.length, failed, percentile(ok, 0.50), percentile(ok, 0.95), percentile(ok, 0.99),
+                load.responses.sum());
         results.stream().filter(r -> !r.ok()).limit(3).forEach(r -> System.out.println("  error: " + r.error));
         System.exit(ok.length == 0 ? 1 : 0);
     }
