@@ -1,6 +1,8 @@
 package dev.braid.runtime;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -14,6 +16,7 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
@@ -92,6 +95,20 @@ public enum Transport {
 
     public Class<? extends DatagramChannel> datagramChannel() {
         return datagramChannel;
+    }
+
+    /**
+     * The socket option that bounds the bytes a TCP socket holds not yet sent
+     * ({@code TCP_NOTSENT_LOWAT}: the kernel takes more only below it), or null where the transport
+     * cannot set it (NIO). In-flight bytes are not counted, so it caps the kernel's queue without
+     * capping the window.
+     */
+    public ChannelOption<Long> tcpNotSentLowWater() {
+        return switch (this) {
+            case IO_URING -> IoUringChannelOption.TCP_NOTSENT_LOWAT;
+            case EPOLL -> EpollChannelOption.TCP_NOTSENT_LOWAT;
+            case NIO -> null;
+        };
     }
 
     /** The best transport this machine supports: io_uring, else epoll, else NIO. */

@@ -1,5 +1,6 @@
 package dev.braid.tmp;
 
+import dev.braid.runtime.Transport;
 import dev.braid.tmp.security.LinkTls;
 import dev.braid.tmp.security.NodeTls;
 import dev.braid.tmp.security.PeerIdentity;
@@ -7,6 +8,8 @@ import dev.braid.tmp.security.PeerRejectedException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -17,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +48,34 @@ final class TcpLinkHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_PACKET = 65_535;
     /** Packets are gathered into socket writes of about this size. */
     private static final int WRITE_CHUNK = 64 * 1024;
+    /**
+     * The most bytes the kernel holds unsent on a link's socket. Without a bound the kernel's
+     * send buffer (autotuned to megabytes) becomes one unprioritised FIFO in front of the
+     * blender: a gold response would wait behind every bronze byte already handed over. In-flight
+     * bytes are not counted, so the congestion window is not capped.
+     */
+    static final long KERNEL_UNSENT_BYTES = 32 * 1024;
+    /**
+     * Netty's own queue in front of the socket: the link pulls packets while it is below the high
+     * mark. Small for the same reason; large enough to refill the kernel at once when it drains.
+     */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 128 * 1024);
+
+    /**
+     * The socket options of a link's TCP connection, on both ends. Where the transport cannot
+     * bound the kernel's unsent bytes (NIO) priority still holds in the blender, but bytes already
+     * in the kernel's send buffer go out first.
+     */
+    static Map<ChannelOption<?>, Object> socketOptions(Transport transport) {
+        Map<ChannelOption<?>, Object> options = new LinkedHashMap<>();
+        options.put(ChannelOption.TCP_NODELAY, true);
+        options.put(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        ChannelOption<Long> unsent = transport.tcpNotSentLowWater();
+        if (unsent != null) {
+            options.put(unsent, KERNEL_UNSENT_BYTES);
+        }
+        return options;
+    }
 
     private final boolean initiator;
     private final String localName;

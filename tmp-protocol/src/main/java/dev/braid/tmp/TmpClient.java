@@ -78,12 +78,12 @@ public final class TmpClient implements AutoCloseable {
         this.nodeName = nodeName;
         this.listener = listener;
         this.loop = loops.group().next();
-        this.tcp = new Bootstrap()
+        Bootstrap tcp = new Bootstrap()
                 .group(loop)
                 .channel(loops.transport().socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000);
+        TcpLinkHandler.socketOptions(loops.transport()).forEach((k, v) -> tcp.option(rawOption(k), v));
+        this.tcp = tcp;
         this.udpRetryAt = System.nanoTime();
     }
 
@@ -315,5 +315,10 @@ public final class TmpClient implements AutoCloseable {
             }
         }
         firstLink.completeExceptionally(new IllegalStateException("TMP client to " + peerLabel + " closed"));
+    }
+
+    @SuppressWarnings("unchecked")
+    static ChannelOption<Object> rawOption(ChannelOption<?> option) {
+        return (ChannelOption<Object>) option;
     }
 }

@@ -38,14 +38,18 @@ public final class TmpServer implements AutoCloseable {
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Set<TmpLink> links = ConcurrentHashMap.newKeySet();
 
-    private TmpServer(EventLoops loops, InetSocketAddress address, LinkSettings settings, String nodeName,
-                      LinkCore.Listener listener, boolean tcp, LinkTls tls) {
-        this.tcpChannel = !tcp ? null : new ServerBootstrap()
+    private static ServerBootstrap tcpServer(EventLoops loops) {
+        ServerBootstrap b = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.transport().serverSocketChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .option(ChannelOption.SO_REUSEADDR, true);
+        TcpLinkHandler.socketOptions(loops.transport()).forEach((k, v) -> b.childOption(TmpClient.rawOption(k), v));
+        return b;
+    }
+
+    private TmpServer(EventLoops loops, InetSocketAddress address, LinkSettings settings, String nodeName,
+                      LinkCore.Listener listener, boolean tcp, LinkTls tls) {
+        this.tcpChannel = !tcp ? null : tcpServer(loops)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
