@@ -18,8 +18,25 @@ final class NodeRuntime implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private boolean closed;
 
+    /** One event loop per available processor, as a gateway runs one worker per core. */
     NodeRuntime(String name, Transport transport) {
-        this.loops = EventLoops.create(name, transport, 0);
+        this(name, transport, defaultEventLoops());
+    }
+
+    /** {@code eventLoops} loops; each is one thread that owns its connections. */
+    NodeRuntime(String name, Transport transport, int eventLoops) {
+        if (eventLoops < 1) {
+            throw new IllegalArgumentException("event loops: " + eventLoops + " (expected: >= 1)");
+        }
+        this.loops = EventLoops.create(name, transport, eventLoops);
+    }
+
+    /**
+     * The processors this JVM may use (its CPU quota and affinity included). More loops than
+     * cores only adds context switches on the request path; fewer leaves cores idle.
+     */
+    static int defaultEventLoops() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
     EventLoops loops() {

@@ -29,6 +29,10 @@ final class RoleCommands {
                 description = "I/O transport (default: io_uring, else epoll, else nio).")
         Transport transport;
 
+        @Option(names = "--event-loops", paramLabel = "N",
+                description = "Event loops (threads doing I/O), 1..256 (default: one per available processor).")
+        Integer eventLoops;
+
         @Option(names = "--managers", paramLabel = "URL",
                 description = "Managers' admin URL to watch for new configuration versions, e.g. http://127.0.0.1:9180.")
         URI managers;
@@ -44,6 +48,10 @@ final class RoleCommands {
 
         @Override
         public final Integer call() throws Exception {
+            if (eventLoops != null && (eventLoops < 1 || eventLoops > 256)) {
+                System.err.println("braid: --event-loops: " + eventLoops + " (expected: 1..256)");
+                return 2;
+            }
             BraidConfig cfg;
             try {
                 cfg = loadConfig();
@@ -52,7 +60,8 @@ final class RoleCommands {
                 e.errors().forEach(err -> System.err.println("  " + err));
                 return 2;
             }
-            try (NodeRuntime rt = new NodeRuntime(role(), transport)) {
+            try (NodeRuntime rt = new NodeRuntime(role(), transport,
+                    eventLoops != null ? eventLoops : NodeRuntime.defaultEventLoops())) {
                 Nodes.Started started = start(rt, cfg);
                 System.out.println("braid " + started.description() + ": traffic on " + started.traffic()
                         + ", admin on " + started.admin() + "; Ctrl-C to stop");

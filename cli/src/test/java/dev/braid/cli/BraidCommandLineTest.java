@@ -110,6 +110,29 @@ class BraidCommandLineTest {
     }
 
     @Test
+    void eventLoopsOutOfRangeAreRefusedBeforeAnythingStarts() {
+        for (String n : new String[] {"0", "-3", "257"}) {
+            Run r = run("front-end", "--config", "missing.yaml", "--name", "fe", "--event-loops", n);
+            assertEquals(2, r.status(), r.all());
+            assertTrue(r.err().contains("--event-loops: " + n + " (expected: 1..256)"), r.err());
+        }
+        Run notANumber = run("back-end", "--config", "x.yaml", "--name", "be", "--event-loops", "two");
+        assertEquals(CommandLine.ExitCode.USAGE, notANumber.status(), notANumber.all());
+        assertTrue(notANumber.err().contains("--event-loops"), notANumber.err());
+    }
+
+    @Test
+    void eventLoopsDefaultToOnePerProcessor() {
+        CommandLine.ParseResult parsed = Braid.commandLine().parseArgs("front-end", "--config", "c.yaml", "--name", "fe");
+        RoleCommands.FrontEndCommand fe = (RoleCommands.FrontEndCommand) parsed.subcommand().commandSpec().userObject();
+        assertEquals(null, fe.eventLoops, "not set: the default applies");
+        assertEquals(Runtime.getRuntime().availableProcessors(), NodeRuntime.defaultEventLoops());
+        CommandLine.ParseResult three = Braid.commandLine().parseArgs("redirector", "--config", "c.yaml", "--name", "r",
+                "--event-loops", "3");
+        assertEquals(3, ((RoleCommands.RoleCommand) three.subcommand().commandSpec().userObject()).eventLoops);
+    }
+
+    @Test
     void transportNamesAreAcceptedInAnyCaseAndWithDashes() {
         CommandLine cli = Braid.commandLine();
         CommandLine.ParseResult parsed = cli.parseArgs("front-end", "--config", "c.yaml", "--name", "fe",
