@@ -92,6 +92,12 @@ final class TmpSimFlow implements SimFlow {
         return b;
     }
 
+    /** Closes both connections, releasing what they hold (for runs driven without a scenario). */
+    void close() {
+        client.close(ResetCode.SHUTDOWN, "simulation over");
+        server.close(ResetCode.SHUTDOWN, "simulation over");
+    }
+
     @Override
     public long deliveredBytes() {
         long n = 0;
