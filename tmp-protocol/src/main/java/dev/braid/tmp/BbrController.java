@@ -37,6 +37,16 @@ final class BbrController implements CongestionController {
     private final double[] bwSamples = new double[BW_ROUNDS];
     private final long[] bwRounds = new long[BW_ROUNDS];
     private long round;
+    /**
+     * Rounds of the bandwidth filter: only rounds in which a sample entered the filter count, as in
+     * the kernel's windowed max, which app-limited samples below the max neither enter nor age. A
+     * link carrying small exchanges (an HTML page now and then) produces app-limited rounds all the
+     * time; were they to age the filter, ten of them would forget the path's rate, and the next
+     * large response would be paced at what the small ones needed and grow back at 1.25 × per
+     * eight rounds.
+     */
+    private long filterRound;
+    private boolean filterSampled;
     private long roundStamp;
     private long minRtt = Long.MAX_VALUE;
     private long minRttStamp;
@@ -51,6 +61,8 @@ final class BbrController implements CongestionController {
     private long probeRttDone = -1;
     private boolean probeRttRoundDone;
     private long probeRttMin = Long.MAX_VALUE;
+    /** Sending resumed from an empty pipe and nothing has been acknowledged since (the kernel's idle_restart). */
+    private boolean idleRestart;
 
     BbrController(DatagramSettings settings, int mss) {
         this.mss = mss;
@@ -74,7 +86,7 @@ final class BbrController implements CongestionController {
     double bottleneckRate() {
         double max = 0;
         for (int i = 0; i < BW_ROUNDS; i++) {
-            if (bwRounds[i] >= 0 && round - bwRounds[i] < BW_ROUNDS) {
+            if (bwRounds[i] >= 0 && filterRound - bwRounds[i] < BW_ROUNDS) {
                 max = Math.max(max, bwSamples[i]);
             }
         }
@@ -116,6 +128,11 @@ final class BbrController implements CongestionController {
     }
 
     @Override
+    public void onRestartFromIdle(long now) {
+        idleRestart = true;
+    }
+
+    @Override
     public void onPersistentCongestion(long now) {
         priorCwnd = Math.max(priorCwnd, cwnd);
         cwnd = 4L * mss;
@@ -126,7 +143,11 @@ final class BbrController implements CongestionController {
         if (s.rttSampled) {
             long latest = s.rtt.latest();
             probeRttMin = Math.min(probeRttMin, latest);
-            if (latest <= minRtt) {
+            // After idle the first packets crossed an empty pipe: their RTT is as good a minimum as
+            // PROBE_RTT would measure, so an expired minimum is renewed from them instead (kernel BBR
+            // likewise skips PROBE_RTT on an idle restart).
+            boolean expired = now - minRttStamp > MIN_RTT_WINDOW;
+            if (latest <= minRtt || expired && idleRestart) {
                 minRtt = latest;
                 minRttStamp = now;
             }
@@ -137,18 +158,26 @@ final class BbrController implements CongestionController {
         if (s.roundStart && now - roundStamp >= 4 * quantumNanos) {
             round++;
             roundStamp = now;
+            if (filterSampled) {
+                filterRound++;
+                filterSampled = false;
+            }
             onRoundEnd(s);
         }
         if (s.deliveryRate > 0 && (!s.appLimited || s.deliveryRate >= bottleneckRate())) {
-            int slot = (int) (round % BW_ROUNDS);
-            if (bwRounds[slot] != round) {
-                bwRounds[slot] = round;
+            int slot = (int) (filterRound % BW_ROUNDS);
+            if (bwRounds[slot] != filterRound) {
+                bwRounds[slot] = filterRound;
                 bwSamples[slot] = 0;
             }
             bwSamples[slot] = Math.max(bwSamples[slot], s.deliveryRate);
+            filterSampled = true;
         }
         updateMode(now, s);
         updateCwnd(s);
+        if (s.ackedBytes > 0) {
+            idleRestart = false;
+        }
     }
 
     private void onRoundEnd(AckSample s) {
@@ -222,7 +251,7 @@ final class BbrController implements CongestionController {
                 }
             }
         }
-        if (mode != Mode.PROBE_RTT && now - minRttStamp > MIN_RTT_WINDOW && minRtt != Long.MAX_VALUE) {
+        if (mode != Mode.PROBE_RTT && !idleRestart && now - minRttStamp > MIN_RTT_WINDOW && minRtt != Long.MAX_VALUE) {
             enterProbeRtt(now);
         }
     }

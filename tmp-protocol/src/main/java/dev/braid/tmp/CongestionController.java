@@ -24,6 +24,10 @@ interface CongestionController {
     /** A packet was declared lost. */
     void onPacketLost(long now, long sentTime, int bytes);
 
+    /** A packet is about to leave while nothing is in flight: the sender was idle until now. */
+    default void onRestartFromIdle(long now) {
+    }
+
     /** RFC 9002 §7.6: a long enough run of lost packets; the window drops to its minimum. */
     void onPersistentCongestion(long now);
 

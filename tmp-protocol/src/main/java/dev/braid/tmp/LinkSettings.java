@@ -10,8 +10,12 @@ import java.util.List;
  *
  * @param packetBytes           payload bytes per TMP packet (default 1400)
  * @param streamWindowBytes     flow-control credit per stream: bytes a peer may send beyond what
- *                              this side has consumed (default 1 MiB: one stream can fill about
- *                              100 Mbit/s at 80 ms RTT)
+ *                              this side has consumed (default 4 MiB). Credit returns once half a
+ *                              window is consumed and takes a round trip to reach the sender, so a
+ *                              lone stream has on average three quarters of it per round trip, and
+ *                              the round trip grows by the bottleneck's queue: 4 MiB lets one stream
+ *                              fill 100 Mbit/s at 80 ms RTT with a full one-BDP queue (160 ms);
+ *                              1 MiB held it near 50 Mbit/s
  * @param linkWindowBytes       flow-control credit for the whole link (default 32 MiB)
  * @param maxStreams            concurrent streams a peer may open (default 10,000)
  * @param sendHighWaterBytes    queued bytes above which a stream reports not writable (default 128 KiB)
@@ -31,7 +35,7 @@ public record LinkSettings(int packetBytes, int streamWindowBytes, long linkWind
                            Duration idleTimeout, Duration handshakeTimeout, long maxSendBytesPerSecond,
                            BlenderSettings blender, boolean compression, DatagramSettings datagram) {
 
-    public static final LinkSettings DEFAULT = new LinkSettings(1400, 1024 * 1024, 32L * 1024 * 1024, 10_000,
+    public static final LinkSettings DEFAULT = new LinkSettings(1400, 4 * 1024 * 1024, 32L * 1024 * 1024, 10_000,
             128 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(5), 0,
             BlenderSettings.DEFAULT, true, DatagramSettings.DEFAULT);
 

@@ -175,6 +175,7 @@ final class Recovery {
             return;
         }
         if (bytesInFlight == 0) {
+            cc.onRestartFromIdle(now);
             firstSentTime = now;
             deliveredTime = now;
         }

@@ -63,8 +63,8 @@ final class TmpSimFlow implements SimFlow {
     }
 
     /**
-     * Flow-control windows large enough never to be the limit (a queue-filled 100 Mbit/s, 80 ms path
-     * holds 2 MB in flight; the default 1 MiB stream window would cap a lone stream below it).
+     * Flow-control windows large enough never to be the limit, whatever the queue (a queue-filled
+     * 100 Mbit/s, 80 ms path holds 2 MB in flight; {@link StreamRateTest} covers the defaults).
      */
     static final LinkSettings WIDE = LinkSettings.DEFAULT.withWindows(8 * 1024 * 1024, 64L * 1024 * 1024);
 
@@ -90,6 +90,12 @@ final class TmpSimFlow implements SimFlow {
     @Override
     public DatagramEndpoint sideB() {
         return b;
+    }
+
+    /** Closes both connections, releasing what they hold (for runs driven without a scenario). */
+    void close() {
+        client.close(ResetCode.SHUTDOWN, "simulation over");
+        server.close(ResetCode.SHUTDOWN, "simulation over");
     }
 
     @Override
