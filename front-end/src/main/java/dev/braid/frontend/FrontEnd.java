@@ -260,8 +260,12 @@ public final class FrontEnd implements AutoCloseable {
         return false;
     }
 
+    // Compiled once: a request addressed to the front-end's IP address (no Host name) checks these each time.
+    private static final java.util.regex.Pattern IPV4_CHARS = java.util.regex.Pattern.compile("[0-9.]+");
+    private static final java.util.regex.Pattern IPV6_CHARS = java.util.regex.Pattern.compile("[0-9a-fA-F:.]+");
+
     private static boolean looksLikeIp(String h) {
-        return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
+        return IPV4_CHARS.matcher(h).matches() || IPV6_CHARS.matcher(h).matches() && h.contains(":");
     }
 
     private Map<java.util.List<String>, Double> inFlightByClass() {
