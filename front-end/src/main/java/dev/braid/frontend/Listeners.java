@@ -90,11 +90,6 @@ final class Listeners implements AutoCloseable {
         return perLoop ? channels.size() + " listening sockets, one per event loop" : "one listening socket";
     }
 
-    /** The listening sockets, in the order of the loops they belong to. */
-    List<Channel> channels() {
-        return channels;
-    }
-
     /** Stops accepting: closes every listening socket (connections already accepted stay open). */
     @Override
     public void close() {
