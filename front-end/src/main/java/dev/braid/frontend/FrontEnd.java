@@ -24,11 +24,8 @@ import dev.braid.tmp.TmpStream;
 import dev.braid.tmp.TmpStreamHandler;
 import dev.braid.tmp.security.LinkTls;
 import dev.braid.tmp.security.PeerIdentity;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -83,7 +80,8 @@ public final class FrontEnd implements AutoCloseable {
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ClassAdmission admission = new ClassAdmission();
     private volatile boolean draining;
-    private final Channel server;
+    /** The plain HTTP listening sockets: one per event loop where the transport allows it ({@link Listeners}). */
+    private final Listeners listeners;
     /** The HTTPS listener, or null when the front-end has no {@code https} settings. */
     private final ClientTls https;
     /** TLS of the TMP links over TCP, or null when this node has no certificate. */
@@ -112,23 +110,14 @@ public final class FrontEnd implements AutoCloseable {
         syncLinks(options.config());
         InetSocketAddress listen = options.listen() != null ? options.listen()
                 : HostPort.parse("frontEnds[" + name + "].listen", state.node().listen());
-        this.server = new ServerBootstrap()
-                .group(loops.group())
-                .channel(loops.transport().serverSocketChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        boolean overloaded = clients.size() >= state.node().capacity();
-                        clients.add(ch);
-                        ClientPipeline.init(ch, FrontEnd.this, overloaded);
-                    }
-                })
-                .bind(listen).syncUninterruptibly().channel();
+        this.listeners = Listeners.bind(loops, listen, new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                boolean overloaded = clients.size() >= state.node().capacity();
+                clients.add(ch);
+                ClientPipeline.init(ch, FrontEnd.this, overloaded);
+            }
+        });
         options.metrics().gauge("braid_frontend_client_connections", "Client connections open", clients::size);
         options.metrics().gauges("braid_frontend_requests_in_flight", "Requests in flight, by client class",
                 () -> inFlightByClass(), "class");
@@ -138,7 +127,8 @@ public final class FrontEnd implements AutoCloseable {
                 .filter(Objects::nonNull).toList());
         options.metrics().counters("braid_link_sent_bytes_total",
                 "Stream bytes sent over TMP links, by peer and blender ring", this::sentByRing, "peer", "ring");
-        log.info("front-end {}: HTTP on {}, links to {} (TCP {})", name, server.localAddress(), links.keySet(),
+        log.info("front-end {}: HTTP on {} ({}), links to {} (TCP {})", name, listeners.localAddress(),
+                listeners.describe(), links.keySet(),
                 linkTls == null ? "in clear text" : "over TLS as " + linkTls.self());
         try {
             this.https = state.node().https() == null ? null : ClientTls.start(loops, options.config(), name,
@@ -270,8 +260,12 @@ public final class FrontEnd implements AutoCloseable {
         return false;
     }
 
+    // Compiled once: a request addressed to the front-end's IP address (no Host name) checks these each time.
+    private static final java.util.regex.Pattern IPV4_CHARS = java.util.regex.Pattern.compile("[0-9.]+");
+    private static final java.util.regex.Pattern IPV6_CHARS = java.util.regex.Pattern.compile("[0-9a-fA-F:.]+");
+
     private static boolean looksLikeIp(String h) {
-        return h.matches("[0-9.]+") || h.matches("[0-9a-fA-F:.]+") && h.contains(":");
+        return IPV4_CHARS.matcher(h).matches() || IPV6_CHARS.matcher(h).matches() && h.contains(":");
     }
 
     private Map<java.util.List<String>, Double> inFlightByClass() {
@@ -440,7 +434,7 @@ public final class FrontEnd implements AutoCloseable {
     }
 
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) server.localAddress();
+        return listeners.localAddress();
     }
 
     /** The HTTPS listener, or null when this front-end has none. */
@@ -460,7 +454,7 @@ public final class FrontEnd implements AutoCloseable {
      */
     @Override
     public void close() {
-        server.close().awaitUninterruptibly();
+        listeners.close();
         draining = true;
         for (Channel ch : clients) {
             ch.pipeline().fireUserEventTriggered(GatewayHandler.DRAIN);

@@ -6,6 +6,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Checks what Netty's HTTP/1.1 decoder normalises away before anyone can see it, on the raw
@@ -30,6 +31,13 @@ import java.util.List;
  * the rest of the connection: the decoder refuses such input itself, and closes the connection.
  */
 final class HeadSyntax extends ByteToMessageDecoder {
+
+    // Compiled once: String.matches and a two-character split compile their pattern on every call,
+    // and these run for every request head.
+    private static final Pattern CRLF = Pattern.compile("\r\n");
+    private static final Pattern REQUEST_LINE = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \t]+ HTTP/[0-9]\\.[0-9]");
+    private static final Pattern DIGITS = Pattern.compile("[0-9]{1,18}");
+    private static final Pattern HEX = Pattern.compile("[0-9a-fA-F]{1,15}");
 
     /** Sent down the pipeline in place of a head this handler refused. */
     record Refusal(String reason) {
@@ -186,9 +194,9 @@ final class HeadSyntax extends ByteToMessageDecoder {
 
     /** Why the head is refused, or null; sets up the framing of the body that follows it. */
     private String check(String head) {
-        String[] lines = head.split("\r\n");
+        String[] lines = CRLF.split(head);
         String requestLine = lines[0];
-        if (!requestLine.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \t]+ HTTP/[0-9]\\.[0-9]")) {
+        if (!REQUEST_LINE.matcher(requestLine).matches()) {
             return "malformed request line (expected: method SP target SP HTTP/d.d, single spaces, upper-case HTTP)";
         }
         long contentLength = 0;
@@ -219,7 +227,7 @@ final class HeadSyntax extends ByteToMessageDecoder {
                 chunked = codings[codings.length - 1].trim().equalsIgnoreCase("chunked");
             } else if (cl) {
                 String v = value.trim();
-                if (!v.matches("[0-9]{1,18}") || contentLength != 0 && contentLength != Long.parseLong(v)) {
+                if (!DIGITS.matcher(v).matches() || contentLength != 0 && contentLength != Long.parseLong(v)) {
                     state = State.PASS;
                     return null;
                 }
@@ -241,7 +249,7 @@ final class HeadSyntax extends ByteToMessageDecoder {
     private static long chunkSize(String line) {
         int semi = line.indexOf(';');
         String hex = semi >= 0 ? line.substring(0, semi) : line;
-        if (!hex.matches("[0-9a-fA-F]{1,15}")) {
+        if (!HEX.matcher(hex).matches()) {
             return -1;
         }
         return Long.parseLong(hex, 16);

@@ -111,6 +111,15 @@ public enum Transport {
         };
     }
 
+    /**
+     * Whether several listening sockets of this transport can share one address and port
+     * ({@code SO_REUSEPORT}, the kernel spreading new connections among them): io_uring and
+     * epoll, not NIO.
+     */
+    public boolean reusesPorts() {
+        return this != NIO;
+    }
+
     /** The best transport this machine supports: io_uring, else epoll, else NIO. */
     public static Transport best() {
         for (Transport t : values()) {
