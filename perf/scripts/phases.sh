@@ -414,9 +414,13 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
   origin_up
   for s in $systems; do
     system_up "$s" || { note "$s did not serve within its start-up limit under $cc, $c: skipped there"; system_down "$s"; continue; }
-    # The same warm-up for every system: 5 s of small requests over 20 connections, so a JVM
-    # (Braid) is measured compiled rather than interpreted, and every pool and link is open.
-    [ "$mode" = smoke ] || in_ns "$NS_CLIENT" wrk -t1 -c20 -d5s "$(system_url "$s")/page/obj-08.bin" >"$RAW/warmup-$s-$c-$cc.txt" 2>&1 || true
+    # The same warm-up for every system: 10 s of the page workload itself, unmeasured, so a JVM
+    # (Braid) is measured with its compiler done with new connections, large bodies and the HTML's
+    # trip across the link (a small-object warm-up left those paths compiling during the
+    # measured loads), every pool and link is open, and a cache holds the objects.
+    [ "$mode" = smoke ] || in_ns "$NS_CLIENT" java -Xmx512m -cp "$PERF_DIR/target/classes" dev.braid.perf.load.PageLoad \
+      --url "$(system_url "$s")/page/index.html" --clients 6 --pages 1000 --warmup 0 --connections 6 \
+      --max-seconds 10 --timeout-ms 20000 >"$RAW/warmup-$s-$c-$cc.txt" 2>&1 || true
     if [ "$mode" = smoke ]; then
       pageload "$s" "$c" "$cc" 2 2 30
       # The class workload's smoke rides on a system already up, to stay within the smoke's time.

@@ -3,6 +3,7 @@ package dev.braid.frontend;
 import dev.braid.runtime.EventLoops;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -10,7 +11,9 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.EventExecutor;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,9 +27,9 @@ import java.util.List;
  * acceptor it would delay every new connection of the front-end. On NIO there is one listening
  * socket, and accepted connections go to the loops in turn.
  *
- * <p>Listening sockets with {@code SO_REUSEPORT} share a port with any other such socket of the
- * same user: two front-end processes configured with the same {@code listen} both start and share
- * its connections instead of the second failing.
+ * <p>Listening sockets with {@code SO_REUSEPORT} could share a port with another process's; a
+ * probe bind without it first makes a second front-end on a taken address fail as with one
+ * socket ("address already in use").
  */
 final class Listeners implements AutoCloseable {
 
@@ -47,6 +50,7 @@ final class Listeners implements AutoCloseable {
         for (EventExecutor e : loops.group()) {
             each.add((EventLoop) e);
         }
+        refuseIfTaken(address);
         if (!loops.transport().reusesPorts() || each.size() < 2) {
             Channel ch = bootstrap(loops, child).group(loops.group()).bind(address).syncUninterruptibly().channel();
             return new Listeners(List.of(ch), false);
@@ -67,6 +71,26 @@ final class Listeners implements AutoCloseable {
             throw e;
         }
         return new Listeners(List.copyOf(bound), true);
+    }
+
+    /**
+     * Fails as a plain bind would when something already listens on {@code address}: a socket
+     * without {@code SO_REUSEPORT} cannot join a port another socket listens on, so a probe bind
+     * tells whether the port is free before the per-loop sockets, which could join it silently,
+     * are bound. (Another process could still take the port between the probe and the bind; it
+     * would then have to set {@code SO_REUSEPORT} itself.)
+     */
+    static void refuseIfTaken(InetSocketAddress address) {
+        if (address.getPort() == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(address, 1);
+        } catch (IOException e) {
+            throw new ChannelException("listen " + address.getHostString() + ":" + address.getPort()
+                    + ": address already in use (another process listens there)", e);
+        }
     }
 
     private static ServerBootstrap bootstrap(EventLoops loops, ChannelHandler child) {
