@@ -400,6 +400,7 @@ phase_classes() {  # phase_classes MODE COND CC "SYSTEMS"
   origin_up
   for s in $systems; do
     [ "$s" = nginx-cache ] && continue
+    CURRENT_RUN="classes, $c, $cc"
     system_up "$s" || { note "$s did not serve within its start-up limit under $cc, $c: classes skipped there"; system_down "$s"; continue; }
     in_ns "$NS_CLIENT" wrk -t1 -c8 -d5s -H "Cookie: tier=gold" "$(system_url "$s")/miss/1k.bin" >"$RAW/warmup-classes-$s-$c-$cc.txt" 2>&1 || true
     classmix "$s" "$c" "$cc" "$mode"
@@ -413,6 +414,7 @@ phase_pages() {  # phase_pages MODE COND CC "SYSTEMS"
   set_cc "$cc"
   origin_up
   for s in $systems; do
+    CURRENT_RUN="$c, $cc"
     system_up "$s" || { note "$s did not serve within its start-up limit under $cc, $c: skipped there"; system_down "$s"; continue; }
     # The same warm-up for every system: 10 s of the page workload itself, unmeasured, so a JVM
     # (Braid) is measured with its compiler done with new connections, large bodies and the HTML's
@@ -478,6 +480,7 @@ PY
 # runs twice, over each carrier; the miss path goes first, so the hit path is measured warm.
 phase_loopback() {  # phase_loopback MODE
   local mode=$1 ns=$NS_LOOP s carrier hit_w=15 miss_w=40
+  CURRENT_RUN=loopback
   grep -qw "^$ns" <<<"$(ip netns list)" && ip netns del "$ns"
   ip netns add "$ns"
   in_ns "$ns" ip link set lo up
