@@ -261,12 +261,12 @@ public final class ClassMix {
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(o.out, StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND))) {
                 if (header) {
-                    w.println(String.join(",", o.labelKeys) + (o.labelKeys.isEmpty() ? "" : ",")
+                    w.println(o.labels.headerPrefix()
                             + "stage,class,requests,errors,p50_ms,p95_ms,p99_ms,bytes,seconds,goodput_mbps,share_pct");
                 }
                 for (Row r : rows) {
                     w.printf(Locale.ROOT, "%s%s,%s,%d,%d,%s,%s,%s,%d,%.3f,%.3f,%s%n",
-                            o.labelValues.isEmpty() ? "" : String.join(",", o.labelValues) + ",",
+                            o.labels.rowPrefix(),
                             r.stage(), r.clazz(), r.requests(), r.errors(), fmt(r.p50Ms()), fmt(r.p95Ms()),
                             fmt(r.p99Ms()), r.bytes(), r.seconds(), r.mbps(),
                             "alone".equals(r.stage()) ? "" : fmt(sharePct(rows, r)));
@@ -299,8 +299,7 @@ public final class ClassMix {
         double shareSeconds = 15;
         int timeoutMillis = 20_000;
         Path out;
-        final List<String> labelKeys = new ArrayList<>();
-        final List<String> labelValues = new ArrayList<>();
+        final LoadArgs.Labels labels = new LoadArgs.Labels();
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -327,27 +326,17 @@ public final class ClassMix {
                     case "--bulk-path" -> o.bulkPath = path(errors, name, v);
                     case "--gold-header" -> o.goldHeader = header(errors, name, v);
                     case "--bronze-header" -> o.bronzeHeader = header(errors, name, v);
-                    case "--gold-clients" -> o.goldClients = intIn(errors, name, v, 1, 256);
-                    case "--think-ms" -> o.thinkMillis = intIn(errors, name, v, 0, 60_000);
-                    case "--bronze-connections" -> o.bronzeConnections = intIn(errors, name, v, 1, 256);
-                    case "--share-connections" -> o.shareConnections = intIn(errors, name, v, 1, 256);
+                    case "--gold-clients" -> o.goldClients = LoadArgs.intIn(errors, name, v, 1, 256);
+                    case "--think-ms" -> o.thinkMillis = LoadArgs.intIn(errors, name, v, 0, 60_000);
+                    case "--bronze-connections" -> o.bronzeConnections = LoadArgs.intIn(errors, name, v, 1, 256);
+                    case "--share-connections" -> o.shareConnections = LoadArgs.intIn(errors, name, v, 1, 256);
                     case "--alone-seconds" -> o.aloneSeconds = secondsIn(errors, name, v);
                     case "--ramp-seconds" -> o.rampSeconds = secondsIn(errors, name, v);
                     case "--loaded-seconds" -> o.loadedSeconds = secondsIn(errors, name, v);
                     case "--share-seconds" -> o.shareSeconds = secondsIn(errors, name, v);
-                    case "--timeout-ms" -> o.timeoutMillis = intIn(errors, name, v, 100, 600_000);
+                    case "--timeout-ms" -> o.timeoutMillis = LoadArgs.intIn(errors, name, v, 100, 600_000);
                     case "--out" -> o.out = Path.of(v);
-                    case "--label" -> {
-                        for (String kv : v.split(",")) {
-                            int eq = kv.indexOf('=');
-                            if (eq <= 0) {
-                                errors.add("--label: " + kv + " (expected: key=value[,key=value...])");
-                            } else {
-                                o.labelKeys.add(kv.substring(0, eq));
-                                o.labelValues.add(kv.substring(eq + 1));
-                            }
-                        }
-                    }
+                    case "--label" -> o.labels.add(errors, v);
                     default -> errors.add(name + ": unknown option (expected one of: --base, --gold-path, --bulk-path, "
                             + "--gold-header, --bronze-header, --gold-clients, --think-ms, --bronze-connections, "
                             + "--share-connections, --alone-seconds, --ramp-seconds, --loaded-seconds, --share-seconds, "
@@ -379,18 +368,6 @@ public final class ClassMix {
             return v;
         }
 
-        private static int intIn(List<String> errors, String name, String v, int lo, int hi) {
-            try {
-                int x = Integer.parseInt(v);
-                if (x >= lo && x <= hi) {
-                    return x;
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            errors.add(name + ": " + v + " (expected: integer in " + lo + ".." + hi + ")");
-            return lo;
-        }
 
         private static double secondsIn(List<String> errors, String name, String v) {
             try {

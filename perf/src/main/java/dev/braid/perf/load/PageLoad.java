@@ -202,12 +202,12 @@ public final class PageLoad {
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND))) {
             if (w != null) {
                 if (header) {
-                    w.println(String.join(",", o.labelKeys) + (o.labelKeys.isEmpty() ? "" : ",")
+                    w.println(o.labels.headerPrefix()
                             + "client,page,start_ms,plt_ms,html_ms,objects,bytes,connections,ok,error");
                 }
                 for (Result r : results) {
                     w.printf(Locale.ROOT, "%s%d,%d,%.3f,%.3f,%.3f,%d,%d,%d,%d,%s%n",
-                            o.labelValues.isEmpty() ? "" : String.join(",", o.labelValues) + ",",
+                            o.labels.rowPrefix(),
                             r.client, r.page, (r.startNanos - t0) / 1e6, r.pltNanos / 1e6, r.htmlNanos / 1e6, r.objects, r.bytes,
                             r.connections, r.ok() ? 1 : 0, r.error == null ? "" : r.error);
                 }
@@ -232,8 +232,7 @@ public final class PageLoad {
         int maxSeconds = 60;
         int timeoutMillis = 30_000;
         Path out;
-        final List<String> labelKeys = new ArrayList<>();
-        final List<String> labelValues = new ArrayList<>();
+        final LoadArgs.Labels labels = new LoadArgs.Labels();
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -257,24 +256,14 @@ public final class PageLoad {
                             errors.add("--url: " + v + " (expected: http://host[:port]/path)");
                         }
                     }
-                    case "--clients" -> o.clients = intIn(errors, name, v, 1, 1000);
-                    case "--pages" -> o.pages = intIn(errors, name, v, 1, 100_000);
-                    case "--warmup" -> o.warmup = intIn(errors, name, v, 0, 100);
-                    case "--connections" -> o.connections = intIn(errors, name, v, 1, 64);
-                    case "--max-seconds" -> o.maxSeconds = intIn(errors, name, v, 1, 3600);
-                    case "--timeout-ms" -> o.timeoutMillis = intIn(errors, name, v, 100, 600_000);
+                    case "--clients" -> o.clients = LoadArgs.intIn(errors, name, v, 1, 1000);
+                    case "--pages" -> o.pages = LoadArgs.intIn(errors, name, v, 1, 100_000);
+                    case "--warmup" -> o.warmup = LoadArgs.intIn(errors, name, v, 0, 100);
+                    case "--connections" -> o.connections = LoadArgs.intIn(errors, name, v, 1, 64);
+                    case "--max-seconds" -> o.maxSeconds = LoadArgs.intIn(errors, name, v, 1, 3600);
+                    case "--timeout-ms" -> o.timeoutMillis = LoadArgs.intIn(errors, name, v, 100, 600_000);
                     case "--out" -> o.out = Path.of(v);
-                    case "--label" -> {
-                        for (String kv : v.split(",")) {
-                            int eq = kv.indexOf('=');
-                            if (eq <= 0) {
-                                errors.add("--label: " + kv + " (expected: key=value[,key=value...])");
-                            } else {
-                                o.labelKeys.add(kv.substring(0, eq));
-                                o.labelValues.add(kv.substring(eq + 1));
-                            }
-                        }
-                    }
+                    case "--label" -> o.labels.add(errors, v);
                     default -> errors.add(name + ": unknown option (expected one of: --url, --clients, --pages, "
                             + "--warmup, --connections, --max-seconds, --timeout-ms, --out, --label)");
                 }
@@ -289,17 +278,5 @@ public final class PageLoad {
             return o;
         }
 
-        private static int intIn(List<String> errors, String name, String v, int lo, int hi) {
-            try {
-                int x = Integer.parseInt(v);
-                if (x >= lo && x <= hi) {
-                    return x;
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            errors.add(name + ": " + v + " (expected: integer in " + lo + ".." + hi + ")");
-            return lo;
-        }
     }
 }
