@@ -117,6 +117,17 @@ def loopback_table(d, w, weaker, rows, name, what, peers, title):
                               f"{SYSTEM_LABEL[r['system']]}'s {float(p99p):.2f} ms "
                               f"({float(p99b) / float(p99p):.2f}x).")
 
+def section(w, title, rows, body):
+    """A report section: its title, then body(rows), or a line saying the run did not measure it."""
+    w(title)
+    w("")
+    if rows:
+        body(rows)
+    else:
+        w("Not run in this mode.")
+        w("")
+
+
 # The class weights perf/scripts/systems.sh gives Braid (braid_conf): gold 4, bronze 1, per-class
 # shares. Peers have no classes: TCP fairness splits a shared bottleneck by connection.
 CLASS_WEIGHTS = {"gold": 4, "bronze": 1}
@@ -611,14 +622,8 @@ def main(d):
         w("")
 
     # ---------- two client classes ----------
-    classes = read_csv(d, "classes.csv")
-    w("## 5. Two client classes across the WAN (gold interactive, bronze downloads)")
-    w("")
-    if classes:
-        classes_section(d, w, weaker, classes, conds)
-    else:
-        w("Not run in this mode.")
-        w("")
+    section(w, "## 5. Two client classes across the WAN (gold interactive, bronze downloads)",
+            read_csv(d, "classes.csv"), lambda rows: classes_section(d, w, weaker, rows, conds))
 
     # ---------- cache hits and the miss path ----------
     hits = read_csv(d, "cachehit.csv")
@@ -659,23 +664,11 @@ def main(d):
         w("Not run in this mode.")
         w("")
 
-    res = read_csv(d, "resources.csv")
-    w("## 8. CPU and memory per request")
-    w("")
-    if res:
-        resources_section(w, weaker, res, conds)
-    else:
-        w("Not run in this mode.")
-        w("")
+    section(w, "## 8. CPU and memory per request", read_csv(d, "resources.csv"),
+            lambda rows: resources_section(w, weaker, rows, conds))
 
-    dns = read_csv(d, "dns.csv")
-    w("## 9. DNS: the redirector beside NSD (dnsperf, loopback)")
-    w("")
-    if dns:
-        dns_section(w, weaker, dns)
-    else:
-        w("Not run in this mode.")
-        w("")
+    section(w, "## 9. DNS: the redirector beside NSD (dnsperf, loopback)", read_csv(d, "dns.csv"),
+            lambda rows: dns_section(w, weaker, rows))
 
     w("## Where Braid is weaker")
     w("")

@@ -13,6 +13,23 @@ final class LoadArgs {
     private LoadArgs() {
     }
 
+    /** One {@code --name value} pair of a command line. */
+    record Option(String name, String value) {
+    }
+
+    /** The command line as name/value pairs; a last name without its value is an error. */
+    static List<Option> options(String[] args, List<String> errors) {
+        List<Option> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i += 2) {
+            if (i + 1 >= args.length) {
+                errors.add(args[i] + ": missing value");
+            } else {
+                out.add(new Option(args[i], args[i + 1]));
+            }
+        }
+        return out;
+    }
+
     /** {@code v} as an integer in {@code lo..hi}; otherwise an error is added and {@code lo} returned. */
     static int intIn(List<String> errors, String name, String v, int lo, int hi) {
         try {

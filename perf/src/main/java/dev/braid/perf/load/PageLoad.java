@@ -237,13 +237,9 @@ public final class PageLoad {
         static Options parse(String[] args) {
             Options o = new Options();
             List<String> errors = new ArrayList<>();
-            for (int i = 0; i < args.length; i++) {
-                String name = args[i];
-                if (i + 1 >= args.length) {
-                    errors.add(name + ": missing value");
-                    break;
-                }
-                String v = args[++i];
+            for (LoadArgs.Option option : LoadArgs.options(args, errors)) {
+                String name = option.name();
+                String v = option.value();
                 switch (name) {
                     case "--url" -> {
                         try {
