@@ -2,13 +2,8 @@ package dev.braid.frontend;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.braid.backend.BackEnd;
-import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClientClass;
-import dev.braid.managers.config.FrontEndNode;
-import dev.braid.managers.config.Origin;
-import dev.braid.managers.config.Site;
 import dev.braid.runtime.AdminServer;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
@@ -131,28 +126,13 @@ class CacheIT {
         origin.start();
         EventLoops loops = EventLoops.create("cache-it", transport, 2);
         resources.add(loops);
-        BraidConfig config = new BraidConfig(
-                List.of(new Site("shop", List.of("www.shop.example"), null,
-                        List.of(new Origin("o1", "http://127.0.0.1:" + origin.getAddress().getPort(), null, null, null)))),
-                List.of(new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", null, null, null, List.of("shop"),
-                        List.of("be-1"))),
-                List.of(new BackEndNode("be-1", "127.0.0.1:0", null, List.of("shop"))),
-                List.of(new ClientClass("standard", 2, 1, List.of())),
-                null, null, null);
-        BackEnd be = BackEnd.start(new BackEnd.Options("be-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                new Metrics(), config));
-        resources.add(be);
-        BraidConfig withPort = new BraidConfig(config.sites(), config.frontEnds(),
-                List.of(new BackEndNode("be-1", "127.0.0.1:" + be.localAddress().getPort(), null, List.of("shop"))),
-                config.clientClasses(), null, null, null);
+        BraidConfig config = LinkedNodes.oneSite(origin.getAddress().getPort(),
+                List.of(new ClientClass("standard", 2, 1, List.of())));
         metrics = new Metrics();
-        FrontEnd fe = FrontEnd.start(new FrontEnd.Options("fe-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                metrics, withPort));
-        resources.add(fe);
+        FrontEnd fe = LinkedNodes.start(loops, config, metrics, resources);
         AdminServer adminServer = fe.adminRoutes(AdminServer.builder(metrics)).bind(loops,
                 new InetSocketAddress("127.0.0.1", 0));
         resources.add(adminServer);
-        assertTrue(fe.awaitLinks(Duration.ofSeconds(5)));
         base = URI.create("http://127.0.0.1:" + fe.localAddress().getPort());
         admin = URI.create("http://127.0.0.1:" + adminServer.localAddress().getPort());
     }

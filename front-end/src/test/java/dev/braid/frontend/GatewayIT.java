@@ -1,14 +1,9 @@
 package dev.braid.frontend;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.braid.backend.BackEnd;
-import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.ClassRule;
 import dev.braid.managers.config.ClientClass;
-import dev.braid.managers.config.FrontEndNode;
-import dev.braid.managers.config.Origin;
-import dev.braid.managers.config.Site;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
 import dev.braid.runtime.Transport;
@@ -28,7 +23,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,24 +70,10 @@ class GatewayIT {
         origin.start();
         EventLoops loops = EventLoops.create("it", transport, 2);
         resources.add(loops);
-        BraidConfig config = new BraidConfig(
-                List.of(new Site("shop", List.of("www.shop.example"), null,
-                        List.of(new Origin("o1", "http://127.0.0.1:" + origin.getAddress().getPort(), null, null, null)))),
-                List.of(new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", null, null, null, List.of("shop"), List.of("be-1"))),
-                List.of(new BackEndNode("be-1", "127.0.0.1:0", null, List.of("shop"))),
+        BraidConfig config = LinkedNodes.oneSite(origin.getAddress().getPort(),
                 List.of(new ClientClass("gold", 0, 8, List.of(new ClassRule(null, null, "/checkout", null, null, null))),
-                        new ClientClass("standard", 2, 1, List.of())),
-                null, null, null);
-        BackEnd be = BackEnd.start(new BackEnd.Options("be-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                new Metrics(), config));
-        resources.add(be);
-        BraidConfig withPort = new BraidConfig(config.sites(), config.frontEnds(),
-                List.of(new BackEndNode("be-1", "127.0.0.1:" + be.localAddress().getPort(), null, List.of("shop"))),
-                config.clientClasses(), null, null, null);
-        FrontEnd fe = FrontEnd.start(new FrontEnd.Options("fe-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                new Metrics(), withPort));
-        resources.add(fe);
-        assertTrue(fe.awaitLinks(Duration.ofSeconds(5)));
+                        new ClientClass("standard", 2, 1, List.of())));
+        FrontEnd fe = LinkedNodes.start(loops, config, new Metrics(), resources);
         return fe;
     }
 
