@@ -105,6 +105,9 @@ public final class BackEnd implements AutoCloseable {
             if (tls != null) {
                 tls.close();
             }
+            if (udpSecurity != null) {
+                udpSecurity.close();
+            }
             throw e;
         }
         Metrics m = options.metrics();
@@ -272,6 +275,9 @@ public final class BackEnd implements AutoCloseable {
         server.close();
         if (tls != null) {
             tls.close();
+        }
+        if (udpSecurity != null) {
+            udpSecurity.close();
         }
         pool.close();
         return left == 0;

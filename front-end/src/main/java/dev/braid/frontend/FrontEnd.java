@@ -156,8 +156,6 @@ public final class FrontEnd implements AutoCloseable {
                 Cidr.parseAll("frontEnds[" + name + "].proxyProtocolFrom", node.proxyProtocolFrom()));
     }
 
-    /** {@code tmp.security: plaintext}: TMP links in clear text on both carriers, identity or not. */
-    /** The UDP carrier's security as {@code tmp.security} asks; null for plain text. */
     /**
      * The link settings towards back-end {@code be}: encrypted with its static key, taken from its
      * certificate at the {@code pki.certificate} path filled in for it; without that certificate the
@@ -480,6 +478,9 @@ public final class FrontEnd implements AutoCloseable {
         links.clear();
         if (linkTls != null) {
             linkTls.close();
+        }
+        if (udpSecurity != null) {
+            udpSecurity.close();
         }
         cache.close();
     }

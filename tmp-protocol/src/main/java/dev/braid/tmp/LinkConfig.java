@@ -37,15 +37,20 @@ public final class LinkConfig {
     /**
      * The UDP carrier's security of node {@code name} in {@code role}, accepting peers in
      * {@code acceptedRole}, as {@code tmp.security} asks; null for plain text. {@code required}
-     * without the node's files fails here, with the file it looked for.
+     * without the node's files fails here, with the file it looked for. Its files are checked
+     * every {@code pki.reloadCheckSeconds} until {@link UdpSecurity#close}.
      */
     public static UdpSecurity udpSecurity(BraidConfig config, String role, String name, String acceptedRole) {
         CertificateFiles files = config.pki().identityOf(role, name);
         TmpSettings tmp = config.tmp();
         try {
-            return UdpSecurity.forNode(UdpSecurity.Mode.parse(tmp.security()), role, name,
+            UdpSecurity s = UdpSecurity.forNode(UdpSecurity.Mode.parse(tmp.security()), role, name,
                     Path.of(files.certificate()), Path.of(files.key()), Path.of(config.pki().trustBundle()),
                     config.pki().crls(), acceptedRole, tmp.keyUpdatePackets(), Duration.ofSeconds(tmp.keyUpdateSeconds()));
+            if (s != null) {
+                s.checkEvery(Duration.ofSeconds(config.pki().reloadCheckSeconds()));
+            }
+            return s;
         } catch (IOException e) {
             throw new IllegalArgumentException("pki: " + e.getMessage(), e);
         }

@@ -14,6 +14,7 @@ import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -120,6 +121,8 @@ public final class TmpConnection implements DatagramEndpoint {
     private PacketProtection protection;
     private final ReplayWindow replay = new ReplayWindow();
     private PeerIdentity peerIdentity;
+    /** The certificate the peer sent in its handshake: judged again by {@link #recheckPeer}. */
+    private X509Certificate peerCertificate;
     /** This node's reset tokens (of its static key, or the plain-text ones), and the peer's token for its id. */
     private final StatelessReset resetTokens;
     private byte[] peerResetToken;
@@ -213,10 +216,11 @@ public final class TmpConnection implements DatagramEndpoint {
 
     /** Client: a new Noise IK handshake and its message 1, carrying this node's certificate. */
     private void startHandshake() {
-        noise = NoiseIK.initiator(prologue(version, initialDcid, localCid), security.staticKey(),
+        UdpSecurity.Credentials own = security.credentials();
+        noise = NoiseIK.initiator(prologue(version, initialDcid, localCid), own.staticKey,
                 X25519Keys.generate(security.random()), security.peerStaticKey());
         try {
-            handshakeMessage = noise.writeMessage(security.initiationPayload());
+            handshakeMessage = noise.writeMessage(security.initiationPayload(own));
         } catch (NoiseException e) {
             // Only a low-order static key of the responder gets here; its certificate was checked.
             throw new IllegalArgumentException("security: responder static key unusable: " + e.getMessage(), e);
@@ -323,6 +327,28 @@ public final class TmpConnection implements DatagramEndpoint {
     /** The peer as its certificate names it once the handshake verified it; null in plain text. */
     public PeerIdentity peerIdentity() {
         return peerIdentity;
+    }
+
+    /**
+     * Judges the peer's certificate again (new CRLs, a new trust bundle, expiry) and closes the link
+     * with REFUSED when it no longer passes. On the connection's executor.
+     *
+     * @return whether the link was closed for it
+     */
+    boolean recheckPeer() {
+        if (security == null || peerCertificate == null || isClosed()) {
+            return false;
+        }
+        try {
+            security.recheck(peerCertificate, !initiator);
+            return false;
+        } catch (PeerRejectedException e) {
+            security.countRefusal(e.reason());
+            log.warn("TMP link (udp) {} {}: refused at recheck: {} ({})", initiator ? "to" : "from", peerLabel(),
+                    e.getMessage(), e.reason());
+            close(ResetCode.REFUSED, "peer refused at recheck: " + e.getMessage());
+            return true;
+        }
     }
 
     /** Key updates made by this side and by the peer (0 in plain text). */
@@ -590,18 +616,40 @@ public final class TmpConnection implements DatagramEndpoint {
         d.skipBytes(PacketHeader.TOKEN_LENGTH_BYTES + d.getUnsignedShort(d.readerIndex())); // the driver checked it
         byte[] message = new byte[d.readableBytes()];
         d.readBytes(message);
-        NoiseIK n = NoiseIK.responder(prologue(v, dcid, scid), security.staticKey(), X25519Keys.generate(security.random()));
+        byte[] prologue = prologue(v, dcid, scid);
+        X25519Keys ephemeral = X25519Keys.generate(security.random());
         PeerIdentity id;
+        X509Certificate cert;
+        NoiseIK n = null;
         try {
-            byte[] payload = n.readMessage(message);
-            id = security.verifyPeer(payload, n.remoteStatic(), true);
+            // Message 1 is encrypted to one of this node's static keys: the current one, or the one
+            // before a renewal, still in the copy of its certificate an initiator may hold.
+            byte[] payload = null;
+            UdpSecurity.Credentials used = null;
+            NoiseException failure = null;
+            for (UdpSecurity.Credentials c : security.responderCredentials()) {
+                NoiseIK attempt = NoiseIK.responder(prologue, c.staticKey, ephemeral);
+                try {
+                    payload = attempt.readMessage(message);
+                    n = attempt;
+                    used = c;
+                    break;
+                } catch (NoiseException e) {
+                    failure = failure == null ? e : failure;
+                }
+            }
+            if (n == null) {
+                throw failure;
+            }
+            cert = UdpSecurity.peerCertificate(payload, true);
+            id = security.verifyPeer(cert, n.remoteStatic(), true);
             if (!security.freshInitiation(n.remoteStatic(), payload)) {
                 security.count(UdpSecurity.Drop.REPLAY);
                 closeLocally(ResetCode.PROTOCOL_ERROR, "handshake replayed: message 1 of " + id
                         + " not newer than one accepted before", false);
                 return;
             }
-            handshakeMessage = n.writeMessage(security.certificatePayload());
+            handshakeMessage = n.writeMessage(UdpSecurity.certificatePayload(used));
         } catch (NoiseException e) {
             security.count(UdpSecurity.Drop.HANDSHAKE);
             closeLocally(ResetCode.PROTOCOL_ERROR, "handshake failed: " + e.getMessage(), false);
@@ -617,6 +665,7 @@ public final class TmpConnection implements DatagramEndpoint {
         initialDcid = dcid;
         peerKnown = true;
         peerIdentity = id;
+        peerCertificate = cert;
         handshakeMessagePending = true;
         protection = new PacketProtection(n.split(), security.keyUpdatePackets(),
                 security.keyUpdateInterval().toNanos(), maxDatagram, now);
@@ -650,7 +699,9 @@ public final class TmpConnection implements DatagramEndpoint {
         d.readBytes(message);
         try {
             byte[] payload = noise.readMessage(message);
-            peerIdentity = security.verifyPeer(payload, noise.remoteStatic(), false);
+            X509Certificate cert = UdpSecurity.peerCertificate(payload, false);
+            peerIdentity = security.verifyPeer(cert, noise.remoteStatic(), false);
+            peerCertificate = cert;
         } catch (NoiseException e) {
             security.count(UdpSecurity.Drop.HANDSHAKE);
             closeLocally(ResetCode.PROTOCOL_ERROR, "handshake failed: " + e.getMessage(), false);

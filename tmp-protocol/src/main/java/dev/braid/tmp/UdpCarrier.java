@@ -98,6 +98,22 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
                 security != null ? security.statelessReset() : StatelessReset.PLAIN_TEXT, new java.security.SecureRandom());
     }
 
+    /** Judges every established link's peer again, on this channel's loop (called from any thread). */
+    private final Runnable recheck = () -> {
+        ChannelHandlerContext c = ctx;
+        if (c != null) {
+            c.executor().execute(this::recheckLinks);
+        }
+    };
+
+    private void recheckLinks() {
+        for (Entry e : new ArrayList<>(entries)) {
+            if (e.connection.recheckPeer()) {
+                flush(e);
+            }
+        }
+    }
+
     /** Connections on this channel (handshaking or established). */
     int connections() {
         return entries.size();
@@ -124,6 +140,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
         if (receiveBufferBytes < settings.datagram().socketBufferBytes()) {
             log.info("UDP receive buffer of {} is {} bytes ({} asked; raise net.core.rmem_max)",
                     ctx.channel().localAddress(), receiveBufferBytes, settings.datagram().socketBufferBytes());
+        }
+        if (security != null) {
+            security.addRecheckHook(recheck);
         }
         if (security == null) {
             log.warn("UDP carrier on {} runs in PLAIN TEXT: no node identity is configured, so TMP over UDP is "
@@ -312,6 +331,9 @@ final class UdpCarrier extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (security != null) {
+            security.removeRecheckHook(recheck);
+        }
         for (Entry e : new ArrayList<>(entries)) {
             e.connection.close(ResetCode.LINK_LOST, "UDP socket closed");
             e.finish();

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -134,6 +135,77 @@ class SecureUdpCarrierIT {
         assertTrue(fe.keyUpdates() >= 3, "front-end key updates: " + fe.keyUpdates());
         assertTrue(be.keyUpdates() >= 3, "back-end key updates: " + be.keyUpdates());
         assertEquals(0, be.dropped(UdpSecurity.Drop.UNDECRYPTABLE) + fe.dropped(UdpSecurity.Drop.UNDECRYPTABLE));
+    }
+
+    /**
+     * Both ends renew their certificates and X25519 keys while streams run: the streams complete on
+     * the link they started on, a front-end holding the back-end's previous certificate still gets a
+     * new link, and so does one made from the renewed files — no restart anywhere.
+     */
+    @Test
+    void certificatesRenewUnderLoadWithoutARestart(@TempDir Path own) throws Exception {
+        TestPki fresh = TestPki.create(own);
+        EventLoops loops = loops();
+        UdpSecurity be = fresh.responder("be");
+        UdpSecurity fe = UdpSecurity.load(fresh.identity("fe"), fresh.verifier(dev.braid.tmp.security.PeerIdentity.BACK_END))
+                .towards("be", fresh.nodes.resolve("be.crt"));
+        UdpSecurity feWithOldCopy = fresh.initiator("fe", "be");
+        resources.add(be);
+        resources.add(fe);
+        TmpServer server = server(loops, be);
+        TmpLink link = client(loops, server.localAddress(), "fe", fe).awaitLink().get(10, TimeUnit.SECONDS);
+        List<java.util.concurrent.CompletableFuture<Void>> echoes = new ArrayList<>();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+        resources.add(threads::shutdownNow);
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            echoes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    echo(link, 1_500_000 + n);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, threads));
+        }
+        fresh.renew(dev.braid.managers.pki.NodeRole.BACK_END, "be");
+        fresh.renew(dev.braid.managers.pki.NodeRole.FRONT_END, "fe");
+        assertTrue(be.reloadIfChanged(), "back-end renewed");
+        assertTrue(fe.reloadIfChanged(), "front-end renewed");
+        for (var e : echoes) {
+            e.get(30, TimeUnit.SECONDS);
+        }
+        assertTrue(link.isActive(), "the link made before the renewal goes on");
+        echo(link, 10_000);
+        Thread.sleep(3); // message 1 timestamps of one front-end must grow (milliseconds)
+        TmpLink renewed = client(loops, server.localAddress(), "fe", fe).awaitLink().get(10, TimeUnit.SECONDS);
+        echo(renewed, 100_000);
+        Thread.sleep(3);
+        TmpLink old = client(loops, server.localAddress(), "fe", feWithOldCopy).awaitLink().get(10, TimeUnit.SECONDS);
+        echo(old, 100_000);
+        assertEquals(0, be.dropped(UdpSecurity.Drop.HANDSHAKE) + be.dropped(UdpSecurity.Drop.PEER_REFUSED)
+                + be.dropped(UdpSecurity.Drop.UNDECRYPTABLE));
+    }
+
+    /** A CRL of a new configuration closes the established link of the peer it revokes, on both ends. */
+    @Test
+    void aRevocationPublishedWhileTheLinkIsUpClosesIt(@TempDir Path own) throws Exception {
+        TestPki fresh = TestPki.create(own);
+        EventLoops loops = loops();
+        UdpSecurity be = fresh.responder("be");
+        TmpServer server = server(loops, be);
+        TmpLink link = client(loops, server.localAddress(), "fe", fresh.initiator("fe", "be")).awaitLink()
+                .get(10, TimeUnit.SECONDS);
+        echo(link, 10_000);
+        be.updateCrls(fresh.revoke("fe"));
+        link.closeFuture().await(10, TimeUnit.SECONDS);
+        assertFalse(link.isActive(), "the revoked front-end's link is closed");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!server.links().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(server.links().isEmpty());
+        // At least the re-check; the front-end's attempts to connect again are refused the same way.
+        assertTrue(be.refused(PeerRejectedException.Reason.REVOKED) >= 1);
     }
 
     @Test

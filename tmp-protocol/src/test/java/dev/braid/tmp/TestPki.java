@@ -94,6 +94,31 @@ final class TestPki {
         return UdpSecurity.load(identity(name), verifier(PeerIdentity.BACK_END)).towards(backEnd, certificate(backEnd));
     }
 
+    /**
+     * Issues {@code name} again, as {@code braid keys issue} renews a node: new EC and X25519 keys and a
+     * certificate valid for {@code validity} from {@code at}, written over the node's files in
+     * {@code outDir} (the node directory when null).
+     */
+    void renew(NodeRole role, String name, Clock at, Duration validity, Path outDir) throws IOException {
+        try (CertificateAuthority ca = CertificateAuthority.open(dir.resolve("ca"), at)) {
+            ca.issue(role, name, validity, outDir == null ? nodes : outDir);
+        }
+    }
+
+    /** {@link #renew} now, for 90 days, into the node directory. */
+    void renew(NodeRole role, String name) throws IOException {
+        renew(role, name, Clock.systemUTC(), Duration.ofDays(90), null);
+    }
+
+    /** Revokes {@code name}'s certificates and returns the CA's CRLs, as the configuration would carry them. */
+    java.util.List<String> revoke(String name) throws IOException {
+        try (CertificateAuthority ca = CertificateAuthority.open(dir.resolve("ca"), Clock.systemUTC())) {
+            ca.revoke(name, null);
+            Files.writeString(dir.resolve("crls.txt"), String.join("\n====\n", ca.crls()));
+            return ca.crls();
+        }
+    }
+
     static LinkSettings with(LinkSettings s, UdpSecurity security) {
         return s.withDatagram(s.datagram().withSecurity(security));
     }

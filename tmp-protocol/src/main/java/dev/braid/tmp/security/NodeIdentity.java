@@ -90,7 +90,12 @@ public final class NodeIdentity {
      * @throws IOException with what to do when the node's keys predate UDP encryption (reissue them)
      */
     public dev.braid.tmp.noise.X25519Keys loadTmpStaticKey() throws IOException {
-        return TmpStaticKeys.load(TmpStaticKeys.keyFileBeside(files.files().get(1)), current.certificate());
+        return TmpStaticKeys.load(tmpStaticKeyFile(), current.certificate());
+    }
+
+    /** Where the UDP carrier's X25519 static key lives: {@code <name>.x25519.key} beside the key file. */
+    public Path tmpStaticKeyFile() {
+        return TmpStaticKeys.keyFileBeside(files.files().get(1));
     }
 
     /** Who this node is, by its own certificate. */
