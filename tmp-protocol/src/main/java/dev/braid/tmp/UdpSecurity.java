@@ -282,7 +282,10 @@ public final class UdpSecurity implements AutoCloseable {
 
     /** How a node protects its TMP links ({@code tmp.security}). */
     public enum Mode {
-        /** Encrypted where the node has its identity files, plain text (logged loudly) where it has none. */
+        /**
+         * Encrypted where the node has its identity files, plain text (logged loudly) where it has
+         * neither them nor the trust bundle; the trust bundle without the node's certificate is an error.
+         */
         AUTO,
         /** Encrypted; a node without its identity refuses to start. */
         REQUIRED,
@@ -317,6 +320,14 @@ public final class UdpSecurity implements AutoCloseable {
         }
         UdpSecurity s = loadNode(certificate, key, trustBundle, crls, acceptedRole);
         if (s == null) {
+            if (mode == Mode.AUTO && Files.exists(trustBundle)) {
+                // The PKI is deployed on this node but its own certificate is missing: a mistake, not
+                // a choice; plain text would let any node that reaches this one open a link.
+                throw new IOException(certificate + ": no certificate of " + role + " " + name + ", although the trust "
+                        + "bundle " + trustBundle + " is present (expected: the node's certificate and keys from braid "
+                        + "keys issue --role " + role + " --name " + name + ", or tmp.security: plaintext to run links in "
+                        + "plain text on purpose)");
+            }
             if (mode == Mode.REQUIRED) {
                 throw new IOException(certificate + ": no certificate of " + role + " " + name + ", and tmp.security is "
                         + "required (expected: the node's certificate and keys from braid keys issue --role " + role

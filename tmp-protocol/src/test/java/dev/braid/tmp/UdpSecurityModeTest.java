@@ -58,7 +58,17 @@ class UdpSecurityModeTest {
     @Test
     void plaintextIsPlainTextEvenWithAnIdentityAndAutoWithoutOne() throws IOException {
         assertNull(forNode(UdpSecurity.Mode.PLAINTEXT, "be"));
-        assertNull(forNode(UdpSecurity.Mode.AUTO, "be-9"));
+        // No PKI on the node at all (no trust bundle either): a development set-up, plain text.
+        assertNull(UdpSecurity.forNode(UdpSecurity.Mode.AUTO, "back-end", "be-9", dir.resolve("none/be-9.crt"),
+                dir.resolve("none/be-9.key"), dir.resolve("none/trust.pem"), List.of(), PeerIdentity.FRONT_END, 4096,
+                Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void autoWithTheTrustBundleButNoCertificateRefusesToStart() {
+        IOException e = assertThrows(IOException.class, () -> forNode(UdpSecurity.Mode.AUTO, "be-9"));
+        assertTrue(e.getMessage().startsWith(pki.nodes.resolve("be-9.crt") + ": no certificate of back-end be-9, "
+                + "although the trust bundle " + pki.nodes.resolve("trust.pem") + " is present"), e.getMessage());
     }
 
     @Test
