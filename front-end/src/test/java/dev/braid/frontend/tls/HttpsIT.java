@@ -58,8 +58,10 @@ class HttpsIT {
         origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         origin.createContext("/", ex -> {
             byte[] in = ex.getRequestBody().readAllBytes();
-            byte[] body = ex.getRequestURI().getPath().equals("/forwarded")
-                    ? String.join(", ", ex.getRequestHeaders().get("Forwarded")).getBytes(StandardCharsets.UTF_8)
+            String path = ex.getRequestURI().getPath();
+            byte[] body = path.equals("/forwarded") || path.equals("/via")
+                    ? String.join(", ", ex.getRequestHeaders().get(path.equals("/via") ? "Via" : "Forwarded"))
+                    .getBytes(StandardCharsets.UTF_8)
                     : ("origin saw " + ex.getRequestMethod() + " " + ex.getRequestURI() + " host="
                     + ex.getRequestHeaders().getFirst("Host") + " body=" + in.length
                     + " h2headers=" + ex.getRequestHeaders().keySet().stream().anyMatch(h -> h.toLowerCase().startsWith("x-http2")))
@@ -143,6 +145,17 @@ class HttpsIT {
             String answer = new String(plain.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
             assertTrue(answer.contains("for=127.0.0.1;proto=http") && !answer.contains("proto=https"), answer);
+        }
+    }
+
+    @Test
+    void viaTellsTheOriginWhichVersionTheClientSpoke() throws Exception {
+        for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+            HttpResponse<String> r = client(version).send(HttpRequest.newBuilder(uri("www.shop.example", "/via"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(version, r.version());
+            // An HTTP/2 request is converted to HTTP/1.1 inside the front-end; Via must still say 2.0.
+            assertEquals((version == HttpClient.Version.HTTP_2 ? "2.0" : "1.1") + " fe-1, 1.1 be-1", r.body());
         }
     }
 
