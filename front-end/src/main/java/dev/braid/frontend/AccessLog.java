@@ -2,6 +2,7 @@ package dev.braid.frontend;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,8 +70,13 @@ final class AccessLog {
                    long startNanos) {
 
         static Request of(String id, InetSocketAddress client, HttpRequest request, long startNanos) {
-            String line = request == null ? "-" : request.method().name() + " " + request.uri() + " "
-                    + request.protocolVersion().text();
+            return of(id, client, request, request == null ? null : request.protocolVersion(), startNanos);
+        }
+
+        /** @param received the version the client spoke, when it is not the request's own (HTTP/2) */
+        static Request of(String id, InetSocketAddress client, HttpRequest request, HttpVersion received,
+                          long startNanos) {
+            String line = request == null ? "-" : request.method().name() + " " + request.uri() + " " + received.text();
             return new Request(id, client == null ? "-" : client.getAddress().getHostAddress(), line,
                     request == null ? null : request.headers().get(HttpHeaderNames.REFERER),
                     request == null ? null : request.headers().get(HttpHeaderNames.USER_AGENT), startNanos);

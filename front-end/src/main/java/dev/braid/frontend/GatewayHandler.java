@@ -24,6 +24,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -39,6 +40,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -67,6 +69,8 @@ import java.util.concurrent.TimeUnit;
 final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
+    /** How HTTP/2 is named where a version is written out: Via's {@code 2.0}, the access log's {@code HTTP/2.0}. */
+    private static final HttpVersion HTTP_2 = new HttpVersion("HTTP", 2, 0, true);
 
     /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */
     static final Object DRAIN = dev.braid.frontend.tls.ClientTls.DRAIN;
@@ -286,7 +290,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private void startExchange(HttpRequest request) {
         long start = System.nanoTime();
         String requestId = AccessLog.newRequestId();
-        info = AccessLog.Request.of(requestId, clientAddress(), request, start);
+        info = AccessLog.Request.of(requestId, clientAddress(), request, received(ctx.channel(), request), start);
         if (request.decoderResult().isFailure()) {
             cancelTimer();
             Throwable cause = request.decoderResult().cause();
@@ -546,6 +550,17 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * The HTTP version the client spoke. An HTTP/2 stream's request reaches the gateway as an
+     * HTTP/1.1 message (the stream codec converts it, and the gateway's checks and keep-alive rules
+     * are those of HTTP/1.1), so its version says nothing of what arrived; the stream's channel
+     * does. The access log's request line and Via (RFC 9110 §7.6.3: the protocol this hop
+     * received) use this one.
+     */
+    static HttpVersion received(Channel ch, HttpRequest request) {
+        return ch instanceof Http2StreamChannel ? HTTP_2 : request.protocolVersion();
+    }
+
+    /**
      * Whether the client reached this front-end over TLS: its connection has an {@link SslHandler},
      * or, for an HTTP/2 stream, the connection the stream belongs to (its parent channel) has one.
      */
@@ -618,7 +633,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
 
         void open(TmpLink link) {
-            forward = HttpForwarding.forwardRequest(request, frontEnd.name());
+            HttpVersion received = received(ctx.channel(), request);
+            // Via names the version the client sent, not the one its HTTP/2 request was converted to.
+            HttpRequest asReceived = received.equals(request.protocolVersion()) ? request
+                    : new DefaultHttpRequest(received, request.method(), request.uri(), request.headers());
+            forward = HttpForwarding.forwardRequest(asReceived, frontEnd.name());
             // The front-end has decided the site; the back-end trusts this, never a client's copy.
             forward.headers().set(HttpForwarding.SITE_HEADER, site.name());
             if (HttpUtil.is100ContinueExpected(request)) {

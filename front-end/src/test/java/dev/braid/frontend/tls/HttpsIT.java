@@ -1,23 +1,10 @@
 package dev.braid.frontend.tls;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.braid.backend.BackEnd;
 import dev.braid.frontend.FrontEnd;
-import dev.braid.managers.config.BackEndNode;
 import dev.braid.managers.config.BraidConfig;
 import dev.braid.managers.config.CertificateFiles;
-import dev.braid.managers.config.ClientClass;
-import dev.braid.managers.config.ConfigValidator;
-import dev.braid.managers.config.FrontEndNode;
-import dev.braid.managers.config.HttpsSettings;
-import dev.braid.managers.config.Origin;
-import dev.braid.managers.config.PkiSettings;
 import dev.braid.managers.config.Site;
-import dev.braid.managers.pki.CertificateAuthority;
-import dev.braid.managers.pki.NodeRole;
-import dev.braid.runtime.EventLoops;
-import dev.braid.runtime.Metrics;
-import dev.braid.runtime.Transport;
 import dev.braid.testing.PooledMemoryBaseline;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,22 +48,20 @@ class HttpsIT {
 
     @TempDir
     Path dir;
-    private final List<AutoCloseable> resources = new ArrayList<>();
     private HttpServer origin;
+    private HttpsSites sites;
     private SiteCertificateFactory web;
-    private CertificateFiles shopTls;
     private FrontEnd frontEnd;
-    private BraidConfig config;
-    private Path nodes;
-    private BackEnd backEnd;
 
     @BeforeEach
     void start() throws Exception {
         origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         origin.createContext("/", ex -> {
             byte[] in = ex.getRequestBody().readAllBytes();
-            byte[] body = ex.getRequestURI().getPath().equals("/forwarded")
-                    ? String.join(", ", ex.getRequestHeaders().get("Forwarded")).getBytes(StandardCharsets.UTF_8)
+            String path = ex.getRequestURI().getPath();
+            byte[] body = path.equals("/forwarded") || path.equals("/via")
+                    ? String.join(", ", ex.getRequestHeaders().get(path.equals("/via") ? "Via" : "Forwarded"))
+                    .getBytes(StandardCharsets.UTF_8)
                     : ("origin saw " + ex.getRequestMethod() + " " + ex.getRequestURI() + " host="
                     + ex.getRequestHeaders().getFirst("Host") + " body=" + in.length
                     + " h2headers=" + ex.getRequestHeaders().keySet().stream().anyMatch(h -> h.toLowerCase().startsWith("x-http2")))
@@ -91,49 +75,21 @@ class HttpsIT {
             ex.close();
         });
         origin.start();
-
-        web = new SiteCertificateFactory();
-        shopTls = web.write(dir.resolve("sites"), "shop", "www.shop.example", "shop.example");
-        CertificateFiles blogTls = web.write(dir.resolve("sites"), "blog", "www.blog.example");
-        nodes = dir.resolve("pki");
-        try (CertificateAuthority ca = CertificateAuthority.init(dir.resolve("ca"), null, Duration.ofDays(365),
-                Clock.systemUTC())) {
-            ca.issue(NodeRole.FRONT_END, "fe-1", Duration.ofDays(30), nodes);
-            // Both ends of the TMP link have an identity: over TCP it runs TLS.
-            ca.issue(NodeRole.BACK_END, "be-1", Duration.ofDays(30), nodes);
-        }
-
-        EventLoops loops = EventLoops.create("https-it", Transport.NIO, 2);
-        resources.add(loops);
-        List<Origin> origins = List.of(new Origin("o1", "http://127.0.0.1:" + origin.getAddress().getPort(), null, null, null));
-        List<Site> sites = List.of(new Site("shop", List.of("www.shop.example", "shop.example"), null, origins, shopTls),
-                new Site("blog", List.of("www.blog.example"), null, origins, blogTls));
-        PkiSettings pki = new PkiSettings(nodes + "/trust.pem", nodes + "/{name}.crt", nodes + "/{name}.key", null, 1);
-        BraidConfig backEndConfig = new BraidConfig(sites, List.of(),
-                List.of(new BackEndNode("be-1", "127.0.0.1:0", null, List.of("shop", "blog"))),
-                List.of(new ClientClass("standard", 2, 1, List.of())), null, null, null, pki);
-        BackEnd be = BackEnd.start(new BackEnd.Options("be-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                new Metrics(), backEndConfig));
-        backEnd = be;
-        resources.add(be);
-        config = new BraidConfig(sites,
-                List.of(new FrontEndNode("fe-1", "127.0.0.1:0", "127.0.0.1", "127.0.0.1:0", null, null,
-                        List.of("shop", "blog"), List.of("be-1"), HttpsSettings.on("127.0.0.1:0"))),
-                List.of(new BackEndNode("be-1", "127.0.0.1:" + be.localAddress().getPort(), null, List.of("shop", "blog"))),
-                backEndConfig.clientClasses(), null, null, null, pki);
-        assertEquals(List.of(), ConfigValidator.validate(config));
-        frontEnd = FrontEnd.start(new FrontEnd.Options("fe-1", new InetSocketAddress("127.0.0.1", 0), loops,
-                new Metrics(), config));
-        resources.add(frontEnd);
-        assertTrue(frontEnd.awaitLinks(Duration.ofSeconds(5)));
+        String both = "http://127.0.0.1:" + origin.getAddress().getPort();
+        sites = HttpsSites.start(dir, both, both);
+        web = sites.web();
+        frontEnd = sites.frontEnd();
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
+        try {
+            if (sites != null) {
+                sites.close();
+            }
+        } finally {
+            origin.stop(0);
         }
-        origin.stop(0);
     }
 
     private HttpClient client(HttpClient.Version version) throws Exception {
@@ -193,6 +149,17 @@ class HttpsIT {
     }
 
     @Test
+    void viaTellsTheOriginWhichVersionTheClientSpoke() throws Exception {
+        for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+            HttpResponse<String> r = client(version).send(HttpRequest.newBuilder(uri("www.shop.example", "/via"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(version, r.version());
+            // An HTTP/2 request is converted to HTTP/1.1 inside the front-end; Via must still say 2.0.
+            assertEquals((version == HttpClient.Version.HTTP_2 ? "2.0" : "1.1") + " fe-1, 1.1 be-1", r.body());
+        }
+    }
+
+    @Test
     void http2CarriesBodiesAndManyStreamsOnOneConnection() throws Exception {
         HttpClient client = client(HttpClient.Version.HTTP_2);
         String big = "x".repeat(300_000);
@@ -221,7 +188,7 @@ class HttpsIT {
 
     @Test
     void aClientWithoutSniGetsTheFrontEndsOwnCertificate() throws Exception {
-        SSLContext trustsBraid = web.clientContext(ca(nodes.resolve("trust.pem")));
+        SSLContext trustsBraid = web.clientContext(ca(sites.nodes().resolve("trust.pem")));
         try (SSLSocket socket = (SSLSocket) trustsBraid.getSocketFactory().createSocket("127.0.0.1",
                 frontEnd.https().localAddress().getPort())) {
             socket.startHandshake();
@@ -287,8 +254,7 @@ class HttpsIT {
         HttpClient client = client(HttpClient.Version.HTTP_2);
         assertEquals(200, client.send(HttpRequest.newBuilder(uri("www.shop.example", "/")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
-        resources.remove(backEnd);
-        backEnd.close();
+        sites.stopBackEnd();
         HttpResponse<String> r = null;
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (System.nanoTime() < deadline) {
@@ -307,10 +273,11 @@ class HttpsIT {
     }
 
     private BraidConfig withShopTls(CertificateFiles tls) {
-        List<Site> sites = new ArrayList<>(config.sites());
+        BraidConfig config = sites.config();
+        List<Site> withTls = new ArrayList<>(config.sites());
         Site shop = config.site("shop");
-        sites.set(0, new Site(shop.name(), shop.hostnames(), shop.dnsTtlSeconds(), shop.origins(), tls));
-        return new BraidConfig(sites, config.frontEnds(), config.backEnds(), config.clientClasses(), null, null, null,
+        withTls.set(0, new Site(shop.name(), shop.hostnames(), shop.dnsTtlSeconds(), shop.origins(), tls));
+        return new BraidConfig(withTls, config.frontEnds(), config.backEnds(), config.clientClasses(), null, null, null,
                 config.pki());
     }
 
