@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,7 +30,6 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The ops console in a real browser (headless Chromium, driven over the DevTools protocol): an
@@ -46,18 +44,6 @@ class ConsoleBrowserIT {
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-    private static Path chromium() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : List.of("chromium", "chromium-browser")) {
-                Path p = Path.of(dir, name);
-                if (Files.isExecutable(p)) {
-                    return p;
-                }
-            }
-        }
-        return null;
-    }
-
     private static BraidConfig fastReports(BraidConfig c) {
         return new BraidConfig(c.sites(), c.frontEnds(), c.backEnds(), c.clientClasses(), c.redirectors(),
                 new ManagersNode(c.managers().listen(), 200, null, null), c.tmp(), c.regions());
@@ -65,9 +51,7 @@ class ConsoleBrowserIT {
 
     @Test
     void aWeightChangedInTheConsoleIsAppliedByTheFrontEnd(@TempDir Path profile) throws Exception {
-        Path browser = chromium();
-        assumeTrue(browser != null, "chromium is not installed (Debian package chromium; scripts/install-deps.sh "
-                + "installs it): skipping the console browser test");
+        Path browser = dev.braid.testing.Chromium.require("the console browser test");
         try (Demo demo = Demo.start(Demo.Ports.EPHEMERAL, Transport.NIO, ConsoleBrowserIT::fastReports)) {
             Process chrome = new ProcessBuilder(browser.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",

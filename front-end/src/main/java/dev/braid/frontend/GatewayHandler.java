@@ -69,7 +69,7 @@ import java.util.concurrent.TimeUnit;
 final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayHandler.class);
-    /** How HTTP/2 is named where a version is written out: Via's {@code 2.0}, the access log's {@code HTTP/2.0}. */
+    /** How HTTP/2 is named where a version is written out: Via's {@code 2}, the access log's {@code HTTP/2.0} (as nginx logs it). */
     private static final HttpVersion HTTP_2 = new HttpVersion("HTTP", 2, 0, true);
 
     /** The event {@link FrontEnd#close()} sends every client connection when it starts to drain. */

@@ -35,6 +35,17 @@ class AccessLogTest {
                 + "rid=def ms=0.00", refused);
     }
 
+    /** An HTTP/2 request reaches the gateway converted to HTTP/1.1; its line names what the client spoke (as nginx does). */
+    @Test
+    void anHttp2RequestIsLoggedAsHttp2() {
+        HttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/p");
+        AccessLog.Request r = AccessLog.Request.of("h2", new InetSocketAddress("192.0.2.8", 4001), req,
+                new HttpVersion("HTTP", 2, 0, true), 0);
+        String line = AccessLog.format(r, ZonedDateTime.of(2026, 11, 22, 7, 0, 0, 0, ZoneOffset.UTC), 1_000_000,
+                200, 10, "standard", "HIT", null, -1);
+        assertTrue(line.startsWith("192.0.2.8 - - [22/Nov/2026:07:00:00 +0000] \"GET /p HTTP/2.0\" 200 10 "), line);
+    }
+
     @Test
     void requestIdsAreFreshAndTheClientsIsKeptApart() {
         Set<String> ids = new HashSet<>();

@@ -86,7 +86,9 @@ public final class HttpForwarding {
 
     /** Appends {@code <protocol> <via>} to the Via header (RFC 9110 §7.6.3). */
     public static void appendVia(HttpHeaders headers, HttpVersion received, String via) {
+        // RFC 9110 §7.6.3: the received protocol's version as the protocol names it, "1.0", "1.1", "2".
         String entry = (received.majorVersion() == 1 ? received.minorVersion() == 0 ? "1.0" : "1.1"
+                : received.majorVersion() >= 2 && received.minorVersion() == 0 ? String.valueOf(received.majorVersion())
                 : received.majorVersion() + "." + received.minorVersion()) + " " + via;
         String existing = String.join(", ", headers.getAll(HttpHeaderNames.VIA));
         headers.set(HttpHeaderNames.VIA, existing.isEmpty() ? entry : existing + ", " + entry);

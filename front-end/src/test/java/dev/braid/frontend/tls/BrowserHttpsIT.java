@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,7 +38,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A real browser (headless Chromium, with its own TLS and HTTP/2 stacks) reaches two sites on one
@@ -81,14 +79,7 @@ class BrowserHttpsIT {
 
     @BeforeEach
     void start() throws Exception {
-        browser = chromium();
-        if (browser == null) {
-            // CI installs chromium (scripts/install-deps.sh): there a missing browser is a broken machine.
-            assertFalse("true".equals(System.getenv("CI")),
-                    "CI=true and no chromium or chromium-browser on the PATH (scripts/install-deps.sh installs it)");
-            assumeTrue(false, "chromium is not installed (Debian package chromium; scripts/install-deps.sh "
-                    + "installs it): skipping the browser test of client-facing TLS");
-        }
+        browser = dev.braid.testing.Chromium.require("the browser test of client-facing TLS");
         shopOrigin = PageOrigin.start("shop-origin");
         blogOrigin = PageOrigin.start("blog-origin");
         sites = HttpsSites.start(dir, shopOrigin.url(), blogOrigin.url());
@@ -168,7 +159,7 @@ class BrowserHttpsIT {
             assertEquals(PAGE_AND_SUBRESOURCES, seen.stream().map(Seen::path).sorted().toList(),
                     "the site's origin got the page and each subresource once: " + seen);
             // Each request says how it arrived: Via names the protocol each hop received (RFC 9110 §7.6.3).
-            String via = (protocol.equals("h2") ? "2.0" : "1.1") + " fe-1, 1.1 be-1";
+            String via = (protocol.equals("h2") ? "2" : "1.1") + " fe-1, 1.1 be-1";
             for (Seen s : seen) {
                 assertEquals(authority, s.host(), s.toString());
                 assertEquals("for=127.0.0.1;proto=https", s.forwarded(), s.toString());
@@ -280,18 +271,6 @@ class BrowserHttpsIT {
             }
         }
         return sum;
-    }
-
-    private static Path chromium() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : List.of("chromium", "chromium-browser")) {
-                Path p = Path.of(dir, name);
-                if (Files.isExecutable(p)) {
-                    return p;
-                }
-            }
-        }
-        return null;
     }
 
     /** One request as an origin received it. */
