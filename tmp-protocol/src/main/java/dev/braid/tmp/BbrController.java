@@ -4,8 +4,10 @@ package dev.braid.tmp;
  * A BBR-style controller: a model of the bottleneck's rate (the largest delivery rate over the last
  * ten rounds) and of the path's minimum RTT (over ten seconds), paced at a gain times that rate,
  * with at most cwndGain × rate × minRtt in flight. States STARTUP, DRAIN, PROBE_BW (gain cycle
- * 1.25, 0.75, then six rounds at 1) and PROBE_RTT (four packets for 200 ms when the minimum RTT has
- * not been refreshed for ten seconds), after the kernel's BBR.
+ * 1.25, 0.75 until the link's queue is drained, then six rounds at 1) and PROBE_RTT (half a BDP
+ * for 200 ms when the minimum RTT has not been refreshed for ten seconds), after the kernel's BBR
+ * with two of BBRv2's changes that keep the bottleneck's queue short ({@link #DRAIN_RTTS},
+ * {@link #probeRttWindow}).
  *
  * <p>Loss response: random loss is ignored, as the kernel's BBR does, up to a per-round loss rate
  * of {@link DatagramSettings#bbrLossThreshold()} (10% by default). Above it the round is taken as
@@ -24,6 +26,16 @@ final class BbrController implements CongestionController {
     private static final int BW_ROUNDS = 10;
     private static final long MIN_RTT_WINDOW = 10_000_000_000L;
     private static final long PROBE_RTT_TIME = 200_000_000L;
+    /**
+     * The longest PROBE_BW down phase (gain 0.75), in minimum RTTs. BBRv1 ends it after one RTT;
+     * then a rate estimate a percent or two above the bottleneck's (what jitter and ACK bunching
+     * give the max filter) adds more queue per cycle than one RTT at 0.75 removes, and the queue
+     * grows until the window (two BDPs) stops it: a standing queue of one BDP that every class,
+     * the highest too, waits behind. Like BBRv2's PROBE_DOWN, the phase lasts until the link's own
+     * queue is gone (in flight at most one BDP), bounded so that beside loss-based flows that fill
+     * the queue whatever the link does, it does not give up its share (docs/tmp.md, measured).
+     */
+    static final int DRAIN_RTTS = 4;
 
     private final int mss;
     private final long initialCwnd;
@@ -221,7 +233,7 @@ final class BbrController implements CongestionController {
                 boolean elapsed = now - cycleStamp > rtt;
                 double gain = CYCLE[cycleIndex];
                 boolean advance = gain == 1.25 ? elapsed && s.inFlight >= bdp(1.25)
-                        : gain == 0.75 ? elapsed || s.inFlight <= bdp(1) : elapsed;
+                        : gain == 0.75 ? s.inFlight <= bdp(1) || now - cycleStamp > DRAIN_RTTS * rtt : elapsed;
                 if (gain == 1.25 && elapsed && now - cycleStamp > 2 * rtt) {
                     advance = true; // could not fill the probe (window- or app-limited)
                 }
@@ -232,7 +244,7 @@ final class BbrController implements CongestionController {
                 }
             }
             case PROBE_RTT -> {
-                if (probeRttDone < 0 && s.inFlight <= 4L * mss) {
+                if (probeRttDone < 0 && s.inFlight <= probeRttWindow()) {
                     probeRttDone = now + PROBE_RTT_TIME;
                     probeRttRoundDone = false;
                 } else if (probeRttDone >= 0 && probeRttRoundDone && now >= probeRttDone) {
@@ -275,6 +287,16 @@ final class BbrController implements CongestionController {
         pacingGain = CYCLE[cycleIndex];
     }
 
+    /**
+     * PROBE_RTT's window: half a BDP, as BBRv2 has it, not BBRv1's four packets. Half a BDP in flight
+     * already leaves the bottleneck's queue empty, so the minimum RTT is measured as well; four
+     * packets would hold every stream, the highest class's too, to four packets per RTT for 200 ms
+     * every ten seconds — the tail of an interactive request's latency.
+     */
+    private long probeRttWindow() {
+        return Math.max(4L * mss, bdp(0.5));
+    }
+
     private void updateCwnd(AckSample s) {
         // Like the kernel's quantization budget: the pacer releases a quantum's worth at a time, so
         // a burst of two quanta must fit beside the BDP, or short paths (where the quantum exceeds
@@ -289,7 +311,7 @@ final class BbrController implements CongestionController {
         cwnd = Math.max(cwnd, 4L * mss);
         cwnd = Math.min(cwnd, Math.max(4L * mss, inflightHi));
         if (mode == Mode.PROBE_RTT) {
-            cwnd = Math.min(cwnd, 4L * mss);
+            cwnd = Math.min(cwnd, probeRttWindow());
         }
     }
 }

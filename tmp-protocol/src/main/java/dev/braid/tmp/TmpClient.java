@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * link runs on TCP, 1 s after the fallback, then twice as late each time up to
  * {@link DatagramSettings#udpProbeInterval()}; a probe that succeeds
  * becomes the link for new streams, and the TCP link closes once its streams are done. After any
- * loss the client reconnects with jittered exponential backoff (100 ms doubling to 10 s, each wait
+ * loss the client reconnects with jittered exponential backoff (100 ms doubling to 2 s, each wait
  * drawn from 50–100% of the step so that many front-ends do not reconnect in lockstep).
  *
  * <p>An established UDP link rides out a blackout of its path: it is dropped only after
@@ -38,7 +38,12 @@ public final class TmpClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TmpClient.class);
 
     static final Duration MIN_BACKOFF = Duration.ofMillis(100);
-    static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    /**
+     * Short, so that a back-end back after a long outage carries traffic again within a couple of
+     * seconds; an attempt costs the back-end one datagram (answered statelessly) or one refused
+     * connect, so even hundreds of front-ends retrying every 1–2 s load it less than a trickle of traffic.
+     */
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
     /** The TCP link left behind by a successful UDP probe closes after its streams end, or after this. */
     static final Duration DRAIN_LIMIT = Duration.ofSeconds(60);
     /** The first UDP probe after falling back to TCP (see {@link #probeDelayNanos()}). */
