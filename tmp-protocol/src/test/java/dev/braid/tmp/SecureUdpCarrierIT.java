@@ -85,6 +85,24 @@ class SecureUdpCarrierIT {
         return client;
     }
 
+    /** {@code count} echoes of about {@code bytes} each (all different), on threads of their own, at once. */
+    private List<java.util.concurrent.CompletableFuture<Void>> echoesAtOnce(TmpLink link, int count, int bytes) {
+        List<java.util.concurrent.CompletableFuture<Void>> echoes = new ArrayList<>();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(count);
+        resources.add(threads::shutdownNow);
+        for (int i = 0; i < count; i++) {
+            int n = i;
+            echoes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    echo(link, bytes + n);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, threads));
+        }
+        return echoes;
+    }
+
     private static void echo(TmpLink link, int bytes) throws Exception {
         byte[] payload = new byte[bytes];
         new Random(bytes).nextBytes(payload);
@@ -116,19 +134,7 @@ class SecureUdpCarrierIT {
         UdpSecurity fe = pki.initiator("fe", "be").withKeyUpdate(64, Duration.ofSeconds(120));
         TmpServer server = server(loops, be);
         TmpLink link = client(loops, server.localAddress(), "fe", fe).awaitLink().get(10, TimeUnit.SECONDS);
-        List<java.util.concurrent.CompletableFuture<Void>> echoes = new ArrayList<>();
-        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
-        resources.add(threads::shutdownNow);
-        for (int i = 0; i < 3; i++) {
-            int n = i;
-            echoes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
-                try {
-                    echo(link, 700_000 + n);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }, threads));
-        }
+        List<java.util.concurrent.CompletableFuture<Void>> echoes = echoesAtOnce(link, 3, 700_000);
         for (var e : echoes) {
             e.get(30, TimeUnit.SECONDS);
         }
@@ -154,19 +160,7 @@ class SecureUdpCarrierIT {
         resources.add(fe);
         TmpServer server = server(loops, be);
         TmpLink link = client(loops, server.localAddress(), "fe", fe).awaitLink().get(10, TimeUnit.SECONDS);
-        List<java.util.concurrent.CompletableFuture<Void>> echoes = new ArrayList<>();
-        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
-        resources.add(threads::shutdownNow);
-        for (int i = 0; i < 3; i++) {
-            int n = i;
-            echoes.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
-                try {
-                    echo(link, 1_500_000 + n);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }, threads));
-        }
+        List<java.util.concurrent.CompletableFuture<Void>> echoes = echoesAtOnce(link, 3, 1_500_000);
         fresh.renew(dev.braid.managers.pki.NodeRole.BACK_END, "be");
         fresh.renew(dev.braid.managers.pki.NodeRole.FRONT_END, "fe");
         assertTrue(be.reloadIfChanged(), "back-end renewed");
