@@ -6,8 +6,8 @@ package dev.braid.tmp;
  * with at most cwndGain × rate × minRtt in flight. States STARTUP, DRAIN, PROBE_BW (gain cycle
  * 1.25, 0.75 until the link's queue is drained, then six rounds at 1) and PROBE_RTT (half a BDP
  * for 200 ms when the minimum RTT has not been refreshed for ten seconds), after the kernel's BBR
- * with two of BBRv2's changes that keep the bottleneck's queue short ({@link #DRAIN_RTTS},
- * {@link #probeRttWindow}).
+ * with two of BBRv2's changes and the kernel's pacing margin, which keep the bottleneck's queue
+ * short ({@link #DRAIN_RTTS}, {@link #probeRttWindow}, {@link #PACING_MARGIN}).
  *
  * <p>Loss response: random loss is ignored, as the kernel's BBR does, up to a per-round loss rate
  * of {@link DatagramSettings#bbrLossThreshold()} (10% by default). Above it the round is taken as
@@ -36,6 +36,12 @@ final class BbrController implements CongestionController {
      * the queue whatever the link does, it does not give up its share (docs/tmp.md, measured).
      */
     static final int DRAIN_RTTS = 4;
+    /**
+     * Pacing runs this fraction below gain × rate, as the kernel's BBR does
+     * ({@code bbr_pacing_margin_percent}): the max filter's rate errs high, and pacing exactly at
+     * it would add queue in every cruising round.
+     */
+    static final double PACING_MARGIN = 0.01;
 
     private final int mss;
     private final long initialCwnd;
@@ -124,7 +130,7 @@ final class BbrController implements CongestionController {
         if (bw == 0) {
             return pacingGain * initialCwnd * 1e9 / Math.max(1, rtt.smoothed());
         }
-        return pacingGain * bw;
+        return pacingGain * bw * (1 - PACING_MARGIN);
     }
 
     @Override
