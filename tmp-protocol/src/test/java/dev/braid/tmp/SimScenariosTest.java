@@ -112,8 +112,8 @@ class SimScenariosTest {
 
     /**
      * The BBR-style controller beside Reno flows on the drop-tail target path: it ignores the
-     * queue's losses below its threshold and takes more than an equal share beside few of them, 0.88–1.35 of it
-     * (docs/tmp.md). Asserted: not less than its share, and not the whole link.
+     * queue's losses below its threshold and takes more than an equal share beside few of them,
+     * 0.88–1.35 of it (docs/tmp.md). Asserted: at least 0.85 of its share, and less than twice it.
      */
     @Test
     void bbrBesideRenoFlows() {
