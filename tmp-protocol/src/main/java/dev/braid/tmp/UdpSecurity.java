@@ -747,8 +747,9 @@ public final class UdpSecurity implements AutoCloseable {
     }
 
     /**
-     * Registers {@code braid_tmp_packets_dropped_total{reason}} and
-     * {@code braid_tmp_peers_refused_total{reason}} and {@code braid_tmp_key_updates_total}.
+     * Registers {@code braid_tmp_packets_dropped_total{reason}},
+     * {@code braid_tmp_peers_refused_total{reason}}, {@code braid_tmp_key_updates_total}, and the
+     * certificate's expiry and reload state ({@code braid_tmp_udp_certificate_*}).
      */
     public void registerMetrics(Metrics metrics) {
         metrics.counters("braid_tmp_packets_dropped_total",
@@ -770,6 +771,12 @@ public final class UdpSecurity implements AutoCloseable {
                         (double) resetsReceived.sum()), "direction");
         metrics.counters("braid_tmp_key_updates_total", "Key updates of UDP links in their sending direction",
                 () -> Map.of(List.of(), (double) keyUpdates.sum()));
+        metrics.gauge("braid_tmp_udp_certificate_expiry_timestamp_seconds",
+                "When the certificate this node's new UDP handshakes send expires (Unix time): alert well before it",
+                () -> keys.current.certificate.getNotAfter().getTime() / 1000.0);
+        metrics.gauge("braid_tmp_udp_certificate_reload_failing",
+                "1 while renewed key or certificate files are on disk but refused (the log says why), else 0",
+                () -> keys.reloadError == null ? 0 : 1);
     }
 
     @Override

@@ -306,20 +306,36 @@ class TcpTlsLinkIT {
         assertRefused(server, client, be, LinkTls.Stage.HANDSHAKE, "revoked");
     }
 
+    /** The sample line of gauge {@code name} in a scrape. */
+    static String gaugeLine(Metrics metrics, String name) {
+        return metrics.scrape().lines().filter(l -> l.startsWith(name + " ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " in the scrape"));
+    }
+
     @Test
     void aRenewedCertificateIsUsedByNewLinksWithoutARestart() throws Exception {
         Path own = dir.resolve("renewal");
         BigInteger before = ca.issue(NodeRole.BACK_END, "be-1", Duration.ofDays(90), own).entry().serial();
-        LinkTls be = tls(own, "be-1", trust, PeerIdentity.FRONT_END, new Metrics());
+        Metrics beMetrics = new Metrics();
+        LinkTls be = tls(own, "be-1", trust, PeerIdentity.FRONT_END, beMetrics);
         TmpServer server = server(be);
         LinkTls fe = frontEndTls(nodes, "fe-1", new Metrics());
         TmpLink link = client(server, "be-1", "fe-1", fe).awaitLink().get(10, TimeUnit.SECONDS);
         assertEquals(before, presentedSerial(server, fe));
+        String expiryBefore = gaugeLine(beMetrics, "braid_link_tls_certificate_expiry_timestamp_seconds");
 
-        BigInteger after = ca.issue(NodeRole.BACK_END, "be-1", Duration.ofDays(90), own).entry().serial();
+        java.nio.file.Files.writeString(own.resolve("be-1.key"), "not a key");
+        be.checkNow();
+        assertEquals("braid_link_tls_certificate_reload_failing 1", gaugeLine(beMetrics,
+                "braid_link_tls_certificate_reload_failing"), "a refused renewal shows");
+        BigInteger after = ca.issue(NodeRole.BACK_END, "be-1", Duration.ofDays(91), own).entry().serial();
         assertNotEquals(before, after);
         be.checkNow();
         assertEquals(after, be.self().serial());
+        assertEquals("braid_link_tls_certificate_reload_failing 0", gaugeLine(beMetrics,
+                "braid_link_tls_certificate_reload_failing"));
+        assertNotEquals(expiryBefore, gaugeLine(beMetrics, "braid_link_tls_certificate_expiry_timestamp_seconds"),
+                "the expiry of the certificate in use");
         assertEquals(after, presentedSerial(server, fe), "a new connection gets the renewed certificate");
         assertTrue(link.isActive(), "the established link keeps going");
         echo(link, 100_000);

@@ -135,9 +135,13 @@ class UdpRenewalTest {
     void aHalfWrittenRenewalIsRefusedUntilItsFilesFormAWhole() throws Exception {
         TestPki pki = TestPki.create(dir);
         UdpSecurity be = pki.responder("be");
+        dev.braid.runtime.Metrics metrics = new dev.braid.runtime.Metrics();
+        be.registerMetrics(metrics);
+        String expiryBefore = TcpTlsLinkIT.gaugeLine(metrics, "braid_tmp_udp_certificate_expiry_timestamp_seconds");
         String before = serial(be.certificate());
         Path staging = dir.resolve("staging");
-        pki.renew(NodeRole.BACK_END, "be", Clock.systemUTC(), Duration.ofDays(90), staging);
+        // 91 days: its expiry differs from the first certificate's even when issued within the same second.
+        pki.renew(NodeRole.BACK_END, "be", Clock.systemUTC(), Duration.ofDays(91), staging);
         // The certificate and its EC key arrive first; the X25519 key is still the old one.
         for (String f : new String[] {"be.key", "be.crt"}) {
             Files.copy(staging.resolve(f), pki.nodes.resolve(f), StandardCopyOption.REPLACE_EXISTING);
@@ -145,6 +149,8 @@ class UdpRenewalTest {
         assertFalse(be.reloadIfChanged(), "a certificate without its X25519 key is not taken");
         assertNotNull(be.lastReloadError());
         assertTrue(be.lastReloadError().contains("be.x25519.key"), be.lastReloadError());
+        assertEquals("braid_tmp_udp_certificate_reload_failing 1",
+                TcpTlsLinkIT.gaugeLine(metrics, "braid_tmp_udp_certificate_reload_failing"));
         assertEquals(before, serial(be.certificate()));
         try (UdpPair p = pair(5, pki.initiator("fe", "be"), be)) {
             // The initiator's copy is already the new certificate, whose key the responder does not hold yet.
@@ -155,6 +161,9 @@ class UdpRenewalTest {
                 StandardCopyOption.REPLACE_EXISTING);
         assertTrue(be.reloadIfChanged(), "whole now");
         assertNull(be.lastReloadError());
+        assertEquals("braid_tmp_udp_certificate_reload_failing 0",
+                TcpTlsLinkIT.gaugeLine(metrics, "braid_tmp_udp_certificate_reload_failing"));
+        assertNotEquals(expiryBefore, TcpTlsLinkIT.gaugeLine(metrics, "braid_tmp_udp_certificate_expiry_timestamp_seconds"));
         nextMillisecond();
         try (UdpPair p = pair(6, pki.initiator("fe", "be"), be)) {
             p.run(2);

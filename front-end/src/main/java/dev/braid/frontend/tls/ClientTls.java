@@ -106,6 +106,14 @@ public final class ClientTls implements AutoCloseable {
         this.certificates = SiteCertificates.load(config, frontEnd);
         this.handshakes = metrics.counter("braid_frontend_tls_handshakes_total",
                 "TLS handshakes with clients, by result and the protocol ALPN chose", "result", "protocol");
+        metrics.gauges("braid_frontend_https_certificate_expiry_timestamp_seconds",
+                "When each site certificate in use expires (Unix time), by the certificate's label: alert well before it",
+                () -> {
+                    java.util.Map<java.util.List<String>, Double> m = new java.util.HashMap<>();
+                    certificates.expiries().forEach((label, at) -> m.put(java.util.List.of(label),
+                            at.getEpochSecond() + 0.0));
+                    return m;
+                }, "certificate");
         this.server = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.transport().serverSocketChannel())

@@ -147,6 +147,19 @@ public final class SiteCertificates implements Mapping<String, SslContext> {
         return entryFor(hostname).context();
     }
 
+    /** When each certificate in use expires, by its label (the site's, or the front-end's own). */
+    public Map<String, java.time.Instant> expiries() {
+        Table t = table;
+        Map<String, java.time.Instant> m = new java.util.TreeMap<>();
+        for (Entry e : t.byHost().values()) {
+            m.put(e.label(), e.certificate().getNotAfter().toInstant());
+        }
+        if (t.fallback() != null) {
+            m.put(t.fallback().label(), t.fallback().certificate().getNotAfter().toInstant());
+        }
+        return m;
+    }
+
     /** The certificate a client asking for {@code hostname} gets. */
     public X509Certificate certificateFor(String hostname) {
         return entryFor(hostname).certificate();

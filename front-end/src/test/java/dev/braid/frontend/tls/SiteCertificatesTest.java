@@ -114,9 +114,12 @@ class SiteCertificatesTest {
         assertFalse(certs.reloadIfChanged());
 
         web.write(dir.resolve("sites"), "shop", "www.shop.example", "shop.example");
+        java.time.Instant expiryBefore = certs.expiries().get("site shop");
+        assertEquals(before.getNotAfter().toInstant(), expiryBefore, "braid_frontend_https_certificate_expiry_timestamp_seconds");
         assertTrue(certs.reloadIfChanged());
         X509Certificate after = certs.certificateFor("www.shop.example");
         assertNotEquals(before.getSerialNumber(), after.getSerialNumber());
+        assertEquals(after.getNotAfter().toInstant(), certs.expiries().get("site shop"));
         assertSame(blogContext, certs.map("www.blog.example"), "unchanged sites keep their context");
 
         Files.writeString(Path.of(shop.key()), "not a key");

@@ -77,6 +77,12 @@ public final class LinkTls implements AutoCloseable {
         this.refused = Objects.requireNonNull(metrics, "metrics").counter("braid_link_peer_refused_total",
                 "TMP peers refused, by carrier, stage (handshake, hello, recheck) and reason",
                 "carrier", "stage", "reason");
+        metrics.gauge("braid_link_tls_certificate_expiry_timestamp_seconds",
+                "When the certificate this node's new TLS links present expires (Unix time): alert well before it",
+                () -> tls.identity().current().certificate().getNotAfter().getTime() / 1000.0);
+        metrics.gauge("braid_link_tls_certificate_reload_failing",
+                "1 while renewed key or certificate files are on disk but refused (the log says why), else 0",
+                () -> tls.identity().lastReloadError() == null ? 0 : 1);
     }
 
     /** TLS with {@code tls}, refusals counted in {@code metrics}. */
