@@ -32,9 +32,13 @@ final class Storability {
             "Proxy-Authorization", HttpHeaderNames.SET_COOKIE, HttpHeaderNames.AGE, "X-Cache", "X-Cache-Detail",
             HttpHeaderNames.TRANSFER_ENCODING);
 
-    /** Fields a 304 must not overwrite: they describe the stored content itself (§3.2). */
+    /**
+     * Fields a 304 must not overwrite: they describe the stored bytes themselves (§3.2: the length,
+     * and fields the stored response depends on). Content-Type is updated, as §3.2 asks of a cache
+     * that stores what it received rather than a processed form of it.
+     */
     private static final List<CharSequence> NOT_UPDATED = List.of(HttpHeaderNames.CONTENT_LENGTH,
-            HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.CONTENT_RANGE, HttpHeaderNames.CONTENT_TYPE);
+            HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.CONTENT_RANGE, HttpHeaderNames.CONTENT_MD5);
 
     private Storability() {
     }

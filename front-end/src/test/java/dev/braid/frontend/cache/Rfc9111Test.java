@@ -141,14 +141,18 @@ class Rfc9111Test {
 
     @Test
     void s3_2_304ReplacesStoredFieldsButNotContentLength() {
-        origin(200, "body", "Cache-Control", "max-age=10", "ETag", "\"v1\"", "X-Version", "1");
+        origin(200, "body", "Cache-Control", "max-age=10", "ETag", "\"v1\"", "X-Version", "1",
+                "Content-Type", "text/plain", "Content-MD5", "hBotaJrYa9FhFEdFPCLG/A==");
         h.get("/a");
         h.advance(20_000);
-        origin(304, "", "Cache-Control", "max-age=100", "ETag", "\"v1\"", "X-Version", "2", "Content-Length", "999");
+        origin(304, "", "Cache-Control", "max-age=100", "ETag", "\"v1\"", "X-Version", "2", "Content-Length", "999",
+                "Content-Type", "text/plain;charset=utf-8", "Content-MD5", "N7UdGUp1E+RbVvZSTy1R8g==");
         Answer a = h.get("/a");
         assertEquals(CacheResult.REVALIDATED, a.result());
         assertEquals("2", a.header("X-Version"));
         assertEquals("max-age=100", a.header("Cache-Control"));
+        assertEquals("text/plain;charset=utf-8", a.header("Content-Type"), "a field the stored bytes do not depend on");
+        assertEquals("hBotaJrYa9FhFEdFPCLG/A==", a.header("Content-MD5"), "the digest of the stored bytes stays");
         assertEquals("4", a.header("Content-Length"));
         assertEquals("body", a.body());
     }
