@@ -12,6 +12,10 @@ import dev.braid.managers.config.HealthCheck;
  *       5xx responses of at least {@code errorRatio} among the last {@code errorWindow} responses.</li>
  *   <li>Return: with probes, {@code rise} good probes in a row; without probes, once
  *       {@code ejectMillis} have passed (the origin is then on probation: the counts start afresh).</li>
+ *   <li>The last one standing: passive signals (responses, failed exchanges) never eject an origin
+ *       when no other origin of its site is available — ejecting it would turn errors on some
+ *       requests into a refusal of all of them (nginx likewise ignores max_fails for a lone
+ *       server). Failed probes still do: they test the origin itself, not one request.</li>
  * </ul>
  *
  * <p>Not thread-safe: owned by its site's dispatcher loop.
@@ -19,7 +23,11 @@ import dev.braid.managers.config.HealthCheck;
 final class OriginHealth {
 
     /** What an event did to the origin's availability. */
-    enum Change { NONE, EJECTED, RETURNED }
+    enum Change {
+        NONE, EJECTED, RETURNED,
+        /** Passive signals reached an ejection threshold, but the origin is the last available: kept. */
+        KEPT
+    }
 
     private HealthCheck check;
     private boolean ejected;
@@ -66,7 +74,7 @@ final class OriginHealth {
         Change settled = settle(now);
         if (!ok) {
             probesOkInRow = 0;
-            Change c = failure("probe failed: " + detail, now);
+            Change c = failure("probe failed: " + detail, now, true);
             return c == Change.NONE ? settled : c;
         }
         failuresInRow = 0;
@@ -81,13 +89,23 @@ final class OriginHealth {
 
     /** The origin could not be reached, reset the connection, or did not answer in time. */
     Change failed(String detail, long now) {
+        return failed(detail, now, true);
+    }
+
+    /** {@link #failed(String, long)}; with {@code mayEject} false (the last available origin) it is never ejected. */
+    Change failed(String detail, long now, boolean mayEject) {
         Change settled = settle(now);
-        Change c = failure(detail, now);
+        Change c = failure(detail, now, mayEject);
         return c == Change.NONE ? settled : c;
     }
 
     /** The origin answered with {@code status}. */
     Change response(int status, long now) {
+        return response(status, now, true);
+    }
+
+    /** {@link #response(int, long)}; with {@code mayEject} false (the last available origin) it is never ejected. */
+    Change response(int status, long now, boolean mayEject) {
         Change settled = settle(now);
         if (ejected) {
             return settled;
@@ -105,20 +123,35 @@ final class OriginHealth {
         windowErrors += error ? 1 : 0;
         windowNext = (windowNext + 1) % window.length;
         if (windowSize == window.length && windowErrors >= check.errorRatio() * window.length) {
-            return eject(windowErrors + " of the last " + window.length + " responses were 5xx", now);
+            String why = windowErrors + " of the last " + window.length + " responses were 5xx";
+            if (!mayEject) {
+                clearWindow();
+                return kept(why);
+            }
+            return eject(why, now);
         }
         return settled;
     }
 
-    private Change failure(String detail, long now) {
+    private Change failure(String detail, long now, boolean mayEject) {
         if (ejected) {
             return Change.NONE;
         }
         failuresInRow++;
         if (failuresInRow >= check.fall()) {
-            return eject(failuresInRow + " failures in a row, the last: " + detail, now);
+            String why = failuresInRow + " failures in a row, the last: " + detail;
+            if (!mayEject) {
+                failuresInRow = 0;
+                return kept(why);
+            }
+            return eject(why, now);
         }
         return Change.NONE;
+    }
+
+    private Change kept(String why) {
+        reason = "kept as the last available origin despite " + why;
+        return Change.KEPT;
     }
 
     private Change eject(String why, long now) {

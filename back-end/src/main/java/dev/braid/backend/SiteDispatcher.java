@@ -130,7 +130,8 @@ final class SiteDispatcher {
         loop.execute(() -> {
             OriginState o = t.origin;
             if (o != null) {
-                healthChanged(o, o.health().response(status, System.nanoTime()));
+                long now = System.nanoTime();
+                healthChanged(o, o.health().response(status, now, othersAvailable(o, now)));
             }
         });
     }
@@ -300,11 +301,21 @@ final class SiteDispatcher {
             case CONNECT_FAILED, RESET, TIMEOUT -> {
                 o.failed();
                 backEnd.metrics().originError(siteName, o.name(), outcome.name().toLowerCase(java.util.Locale.ROOT));
-                healthChanged(o, o.health().failed(detail, now));
+                healthChanged(o, o.health().failed(detail, now, othersAvailable(o, now)));
             }
             default -> {
             }
         }
+    }
+
+    /** Whether an origin of the site other than {@code o} takes requests: passive signals may then eject {@code o}. */
+    private boolean othersAvailable(OriginState o, long now) {
+        for (OriginState other : origins) {
+            if (other != o && other.available(now)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void healthChanged(OriginState o, OriginHealth.Change change) {
@@ -318,6 +329,8 @@ final class SiteDispatcher {
                     loop.schedule(this::dispatchWaiting, o.origin().health().ejectMillis(), TimeUnit.MILLISECONDS);
                 }
             }
+            case KEPT -> log.warn("site {}: origin {} {}: it keeps taking requests", siteName, o.name(),
+                    o.health().reason());
             case RETURNED -> {
                 log.info("site {}: origin {} is healthy again", siteName, o.name());
                 o.available(System.nanoTime());

@@ -33,6 +33,29 @@ class OriginHealthTest {
         assertTrue(h.reason().startsWith("3 failures in a row, the last: reset"), h.reason());
     }
 
+    /** The last available origin: passive signals keep it, as nginx does a lone server; a failed probe does not. */
+    @Test
+    void passiveSignalsNeverEjectTheLastAvailableOrigin() {
+        OriginHealth h = new OriginHealth(probes(2, 3));
+        assertEquals(NONE, h.failed("origin closed the connection", 0, false));
+        assertEquals(NONE, h.failed("origin closed the connection", 0, false));
+        assertEquals(OriginHealth.Change.KEPT, h.failed("origin closed the connection", 0, false));
+        assertTrue(h.available(0), "still takes requests");
+        assertTrue(h.reason().startsWith("kept as the last available origin despite 3 failures in a row"), h.reason());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(NONE, h.response(503, 0, false));
+        }
+        assertEquals(OriginHealth.Change.KEPT, h.response(503, 0, false), "4 of 4 responses 5xx: kept again");
+        assertTrue(h.available(0));
+        // With a sibling available the same signals eject it.
+        h.failed("reset", 0, true);
+        h.failed("reset", 0, true);
+        assertEquals(EJECTED, h.failed("reset", 0, true));
+        // Probes test the origin itself: they eject even the last one.
+        OriginHealth alone = new OriginHealth(probes(2, 1));
+        assertEquals(EJECTED, alone.probe(false, "connection refused", 0));
+    }
+
     @Test
     void withProbesRiseGoodProbesInARowBringItBack() {
         OriginHealth h = new OriginHealth(probes(2, 1));
