@@ -1117,6 +1117,9 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
         private void filled(CacheFill.Result result, boolean leader) {
             if (gone || current != this) {
+                if (leader) {
+                    result.releaseUnstored();
+                }
                 return;
             }
             switch (result.outcome()) {
@@ -1133,7 +1136,15 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                         respond(r, CacheResult.HIT, "COLLAPSED");
                     }
                 }
-                case UNCACHEABLE -> fetch(false);
+                case UNCACHEABLE -> {
+                    // The leader's own request was sent once already: answer it with what came back.
+                    CachedResponses.Rendered r = leader ? frontEnd.cache().serveUnstored(result, request) : null;
+                    if (r != null) {
+                        respond(r, CacheResult.MISS, null);
+                    } else {
+                        fetch(false);
+                    }
+                }
                 case RELEASED -> {
                     if (retried) {
                         fetch(false);

@@ -117,6 +117,14 @@ class CacheIT {
                     Thread.currentThread().interrupt();
                 }
                 answer(ex, 200, "slow but shared", "Cache-Control", "max-age=60");
+            } else if (path.equals("/turns-private")) {
+                // Stored stale with a validator; its validation is answered with a response that may not be stored.
+                if (ex.getRequestHeaders().containsKey("If-None-Match")) {
+                    answer(ex, 200, "now for one user", "Cache-Control", "no-store", "ETag", "\"t2\"",
+                            "Set-Cookie", "session=7");
+                } else {
+                    answer(ex, 200, "for everyone", "Cache-Control", "max-age=0", "ETag", "\"t1\"");
+                }
             } else if (path.equals("/private")) {
                 answer(ex, 200, "for one user", "Cache-Control", "private, max-age=60");
             } else {
@@ -225,6 +233,28 @@ class CacheIT {
         assertTrue(scrape.contains("braid_frontend_cache_requests_total{result=\"hit\"}"), scrape);
         assertTrue(scrape.contains("braid_frontend_cache_requests_total{result=\"revalidated\"} 2"), scrape);
         assertTrue(scrape.contains("braid_frontend_cache_requests_total{result=\"bypass\"} 1"), scrape);
+    }
+
+    /**
+     * A validation that the origin answers with a full response the cache may not store: the
+     * client that caused it gets that response, and the origin sees its request once (it used to
+     * be sent again, unconditionally, after the validation's answer was found unstorable).
+     */
+    @Test
+    void aValidationAnsweredWithAnUnstorableResponseReachesTheOriginOnce() throws Exception {
+        start(Transport.NIO);
+        HttpClient client = client();
+        assertEquals("for everyone", get(client, "/turns-private").body());
+        HttpResponse<String> second = get(client, "/turns-private");
+        assertEquals(200, second.statusCode());
+        assertEquals("now for one user", second.body());
+        assertEquals("MISS", xCache(second));
+        assertEquals("session=7", second.headers().firstValue("Set-Cookie").orElseThrow(), "passed on whole");
+        assertEquals(2, count("/turns-private"), "one request per client request");
+        // A client's own validators lead a detached fill too; its unstorable answer is its own.
+        HttpResponse<String> third = get(client, "/turns-private", "If-None-Match", "\"t1\"");
+        assertEquals("now for one user", third.body());
+        assertEquals(3, count("/turns-private"));
     }
 
     @Test

@@ -36,7 +36,11 @@ public final class CacheFill {
     public enum Outcome {
         /** A response is stored (fetched, or a stored one validated by a 304); waiters may use it. */
         STORED,
-        /** The response may not be shared; each waiter forwards its own request. */
+        /**
+         * The response may not be shared; each waiter forwards its own request, except the leader
+         * of a detached fill, which is answered with the response itself when it came whole
+         * ({@link Result#unstored()}): it was fetched for that leader's request.
+         */
         UNCACHEABLE,
         /** The fill stopped for a reason that says nothing about the response (the client that carried it left). */
         RELEASED,
@@ -83,6 +87,23 @@ public final class CacheFill {
             return reason;
         }
 
+        /**
+         * The response a detached fill fetched but could not store, for its leader alone; null when
+         * there is none. Its body has one owner, the leader: {@link HttpCache#serveUnstored} or
+         * {@link #releaseUnstored} frees it.
+         */
+        public StoredResponse unstored() {
+            return outcome == Outcome.UNCACHEABLE ? response : null;
+        }
+
+        /** Frees the body of {@link #unstored()}, for a leader that will not serve it. */
+        public void releaseUnstored() {
+            StoredResponse r = unstored();
+            if (r != null) {
+                r.body.release();
+            }
+        }
+
         /** Whether the stored response can answer {@code request}: its Vary nominates the same field values (§4.1). */
         public boolean matches(HttpRequest request) {
             return outcome == Outcome.STORED && response.matches(request.headers());
@@ -116,6 +137,10 @@ public final class CacheFill {
     private long responseTime;
     private boolean storing;
     private boolean done;
+    /** A detached fill whose leader waits for it: a response it may not store is kept for the leader. */
+    private boolean forLeader;
+    /** Why the response being received will not be stored though it is kept for the leader, or null. */
+    private String unstoredReason;
 
     CacheFill(HttpCache cache, CacheKey key, SiteCachePolicy policy, HttpHeaders requestHeaders, String host,
               String target, StoredResponse validating, boolean shared) {
@@ -129,6 +154,15 @@ public final class CacheFill {
         this.shared = shared;
         this.requestTime = cache.now();
         this.generation = cache.started(this);
+    }
+
+    /**
+     * Marks a detached fill whose leader waits for its result: a response that may not be stored
+     * (a validation answered with an uncacheable 200, say) is kept whole for the leader instead of
+     * making the leader send its request again — the origin would see it twice.
+     */
+    void keepForLeader() {
+        forLeader = true;
     }
 
     /** The site whose back-end is asked. */
@@ -188,20 +222,25 @@ public final class CacheFill {
                 policy);
         String refusal = Storability.refusal(status, response.headers(), res, requestHeaders,
                 CacheControl.ofRequest(requestHeaders), lifetime, cache.maxObjectBytes());
+        long declared = Storability.contentLength(response.headers());
         if (refusal != null) {
             if (validating != null) {
                 // A full response supersedes the stored one (§4.3.3), even when it cannot be stored.
                 cache.remove(validating);
             }
             cache.markPass(key);
-            finish(Storability.isServerError(status)
-                    ? new Result(Outcome.FAILED, null, false, status, "the origin answered " + status)
-                    : new Result(Outcome.UNCACHEABLE, null, false, status, refusal));
-            return false;
+            if (Storability.isServerError(status)) {
+                finish(new Result(Outcome.FAILED, null, false, status, "the origin answered " + status));
+                return false;
+            }
+            if (!forLeader || declared > cache.maxObjectBytes()) {
+                finish(new Result(Outcome.UNCACHEABLE, null, false, status, refusal));
+                return false;
+            }
+            unstoredReason = refusal;
         }
         head = response;
         storing = true;
-        long declared = Storability.contentLength(response.headers());
         int max = (int) Math.min(Integer.MAX_VALUE, cache.maxObjectBytes());
         body = ByteBufAllocator.DEFAULT.directBuffer(declared >= 0 ? (int) declared : Math.min(8192, max), max);
         return true;
@@ -246,6 +285,17 @@ public final class CacheFill {
                 b.release();
             }
             b = exact;
+        }
+        if (unstoredReason != null) {
+            // For the leader only, as the origin sent it: nothing is removed for storage's sake.
+            HttpHeaders h = new DefaultHttpHeaders().add(head.headers());
+            dev.braid.runtime.HttpForwarding.stripHopByHop(h);
+            h.remove(HttpHeaderNames.AGE);
+            h.set(HttpHeaderNames.CONTENT_LENGTH, b.readableBytes());
+            StoredResponse r = new StoredResponse(key, head.status().code(), h, new StoredBody(b), requestTime,
+                    responseTime, Freshness.ageValueSeconds(head.headers()), requestHeaders, host, target, policy);
+            finish(new Result(Outcome.UNCACHEABLE, r, false, r.status, unstoredReason));
+            return;
         }
         HttpHeaders h = Storability.storedHeaders(head.headers());
         h.set(HttpHeaderNames.CONTENT_LENGTH, b.readableBytes());

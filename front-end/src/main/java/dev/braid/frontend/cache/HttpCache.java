@@ -319,7 +319,11 @@ public final class HttpCache implements AutoCloseable {
             metrics.collapsed();
             return new Fetch(Fetch.Kind.JOIN, raced);
         }
-        return new Fetch(plain && validating == null ? Fetch.Kind.LEAD_ATTACHED : Fetch.Kind.LEAD_DETACHED, fill);
+        if (plain && validating == null) {
+            return new Fetch(Fetch.Kind.LEAD_ATTACHED, fill);
+        }
+        fill.keepForLeader();
+        return new Fetch(Fetch.Kind.LEAD_DETACHED, fill);
     }
 
     private CacheFill newFill(Lookup lookup, HttpRequest request, StoredResponse validating, boolean shared) {
@@ -358,6 +362,26 @@ public final class HttpCache implements AutoCloseable {
             return null;
         }
         return CachedResponses.render(result.response, request.method(), request.headers(), clock.getAsLong(), via);
+    }
+
+    /**
+     * The leader's answer from a detached fill's response that could not be stored
+     * ({@link CacheFill.Result#unstored()}): the whole response, whatever preconditions or range
+     * the request had — with nothing stored for the target the cache must not evaluate them
+     * (RFC 9111 §4.3.2), and a full 200 answers any of them correctly. The fill's hold on the
+     * body is given up here, the rendered answer holding its own. Null when there is none.
+     */
+    public CachedResponses.Rendered serveUnstored(CacheFill.Result result, HttpRequest request) {
+        StoredResponse r = result.unstored();
+        if (r == null) {
+            return null;
+        }
+        try {
+            return CachedResponses.render(r, request.method(), new io.netty.handler.codec.http.DefaultHttpHeaders(),
+                    clock.getAsLong(), via);
+        } finally {
+            r.body.release();
+        }
     }
 
     /**

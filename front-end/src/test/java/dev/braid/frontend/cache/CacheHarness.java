@@ -159,7 +159,11 @@ final class CacheHarness implements AutoCloseable {
                 return answer(r, result.validated() ? CacheResult.REVALIDATED : leader ? CacheResult.MISS
                         : CacheResult.HIT);
             }
-            case UNCACHEABLE:
+            case UNCACHEABLE: {
+                // As the gateway: the leader's request went once already; it is answered with what came back.
+                CachedResponses.Rendered r = leader ? cache.serveUnstored(result, request) : null;
+                return r != null ? answer(r, CacheResult.MISS) : fetch(lookup, request, false);
+            }
             case RELEASED:
                 return fetch(lookup, request, false);
             default: {
