@@ -91,6 +91,10 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
     private ScheduledFuture<?> responseTimer;
     private int attempts;
     private String firstFailure;
+    /** The origin connection of this attempt had served an exchange before (it came from the idle pool). */
+    private boolean reusedConnection;
+    /** The request already went again after a kept-alive connection closed under it. */
+    private boolean staleRetried;
     private boolean requestComplete;
     private boolean responseStarted;
     private boolean originKeepAlive;
@@ -263,6 +267,7 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
         }
         origin = f.getNow();
         origin.attr(OriginPool.EXCHANGE).set(this);
+        reusedConnection = Boolean.TRUE.equals(origin.attr(OriginPool.SERVED).get());
         int timeout = target.responseTimeoutMillis;
         responseTimer = loop.schedule(this::responseTimedOut, timeout, TimeUnit.MILLISECONDS);
         flushToOrigin();
@@ -374,6 +379,19 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
     private void originFailed(SiteDispatcher.Outcome outcome, String reason) {
         cancelResponseTimer();
         detachOrigin();
+        if (outcome == SiteDispatcher.Outcome.RESET && !responseStarted && reusedConnection && !staleRetried
+                && replay != null) {
+            // A kept-alive connection closed as the request went out on it: the origin's idle
+            // timeout raced ours (Node's default is 5 s). Nothing was answered and the request is
+            // idempotent, so it goes again, once, to the same origin on another connection; this
+            // says nothing about the origin's health, and the origin is not excluded.
+            staleRetried = true;
+            log.debug("stream {}: {} on a reused connection; sending the request again", stream.id(), reason);
+            backEnd.metrics().retry(target.site, "stale_connection");
+            restoreFromReplay();
+            assigned(ticket, target);
+            return;
+        }
         if (responseStarted) {
             log.warn("stream {}: {} after the response began", stream.id(), reason);
             done = true;

@@ -58,6 +58,8 @@ final class OriginPool {
     static final int HIGH_WATER_BYTES = 128 * 1024;
 
     static final AttributeKey<OriginExchange> EXCHANGE = AttributeKey.valueOf("braid.origin.exchange");
+    /** Set once a connection has served an exchange and gone back to the pool: a later close may race a request. */
+    static final AttributeKey<Boolean> SERVED = AttributeKey.valueOf("braid.origin.served");
 
     private final Transport transport;
     private final ChannelGroup all = new DefaultChannelGroup("origin-connections", GlobalEventExecutor.INSTANCE);
@@ -184,6 +186,7 @@ final class OriginPool {
      */
     void release(OriginTarget target, Channel ch) {
         ch.attr(EXCHANGE).set(null);
+        ch.attr(SERVED).set(Boolean.TRUE);
         if (!ch.isActive()) {
             return;
         }

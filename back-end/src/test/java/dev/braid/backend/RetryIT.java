@@ -103,4 +103,38 @@ class RetryIT {
                     rig.metrics.scrape().lines().filter(l -> l.startsWith("braid_backend_retries_total")).toList());
         }
     }
+
+    /**
+     * A lone origin that closes kept-alive connections as requests arrive on them (its idle timeout
+     * racing the pool's): each GET is sent again on another connection and answered, the origin is
+     * not ejected for it, and a POST caught the same way is refused, never sent twice.
+     */
+    @Test
+    void aKeptAliveConnectionClosedUnderARequestIsRetriedOnAnotherConnection() throws Exception {
+        try (Rig rig = new Rig()) {
+            TestOrigin only = rig.origin("only");
+            only.closeAtSecondRequest = true;
+            HealthCheck passive = new HealthCheck(null, null, null, null, 2, null, null, 60_000);
+            rig.start(Rig.config(List.of(
+                    new Origin("only", only.url(), "primary", 0, 8, null, null, null, null, null, null, passive)), null));
+            for (int i = 0; i < 6; i++) {
+                TestFrontEnd.Reply r = rig.frontEnd.send(get("/page/" + i), 1).get(10, TimeUnit.SECONDS);
+                assertEquals(200, r.status(), "GET " + i + ": " + r.error());
+            }
+            assertTrue(only.dropped.get() >= 4, "the origin closed " + only.dropped.get() + " connections under a request");
+            String scrape = rig.metrics.scrape();
+            double staleRetries = scrape.lines()
+                    .filter(l -> l.startsWith("braid_backend_retries_total{site=\"shop\",reason=\"stale_connection\"}"))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+            assertEquals(only.dropped.get(), (int) staleRetries, scrape);
+            assertTrue(scrape.contains("braid_backend_origin_healthy{site=\"shop\",origin=\"only\"} 1"), scrape);
+
+            FullHttpRequest post = request(HttpMethod.POST, "/order/p1", "item=1");
+            post.headers().set("X-Request-Id", "p1");
+            TestFrontEnd.Reply r = rig.frontEnd.send(post, 1).get(10, TimeUnit.SECONDS);
+            assertEquals(502, r.status(), r.error());
+            assertTrue(r.error().contains("POST is not idempotent"), r.error());
+            assertTrue(only.requestIds.stream().filter("p1"::equals).count() <= 1, "never sent twice");
+        }
+    }
 }

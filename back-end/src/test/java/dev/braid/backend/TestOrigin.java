@@ -55,6 +55,11 @@ final class TestOrigin implements AutoCloseable {
     private int port;
 
     volatile int delayMillis;
+    /**
+     * Closes each connection at its second request, unanswered: an origin whose keep-alive idle
+     * timeout fires just as a request arrives on the connection.
+     */
+    volatile boolean closeAtSecondRequest;
     volatile boolean hold;
     volatile int status = 200;
     volatile int healthStatus = 200;
@@ -151,6 +156,11 @@ final class TestOrigin implements AutoCloseable {
         channels.close().awaitUninterruptibly();
     }
 
+    private static final io.netty.util.AttributeKey<Integer> SERVED_HERE =
+            io.netty.util.AttributeKey.valueOf("test.origin.requests");
+    /** Requests closed unanswered by {@link #closeAtSecondRequest}. */
+    final java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
+
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -160,6 +170,14 @@ final class TestOrigin implements AutoCloseable {
                 return;
             }
             arrivals.add(req.method() + " " + req.uri());
+            io.netty.util.Attribute<Integer> served = ctx.channel().attr(SERVED_HERE);
+            int n = served.get() == null ? 1 : served.get() + 1;
+            served.set(n);
+            if (closeAtSecondRequest && n == 2) {
+                dropped.incrementAndGet();
+                ctx.close();
+                return;
+            }
             String id = req.headers().get("X-Request-Id");
             if (id != null) {
                 requestIds.add(id);
