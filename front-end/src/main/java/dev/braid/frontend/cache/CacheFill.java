@@ -320,6 +320,16 @@ public final class CacheFill {
     }
 
     private void notModified(HttpHeaders headers) {
+        if (!headers.contains(HttpHeaderNames.ETAG) && !headers.contains(HttpHeaderNames.LAST_MODIFIED)
+                && validating.hasValidator()) {
+            // A 304 without validators to a request that carried only this stored response's
+            // validators: §4.3.4 identifies nothing to update, yet the 304 can only mean this one.
+            // It answers the waiting requests as it is (fields and freshness not updated, so the
+            // next request validates again) instead of their being sent to the origin once more.
+            finish(new Result(Outcome.STORED, validating, true, validating.status,
+                    "validated by a 304 without validators; the stored fields are kept"));
+            return;
+        }
         if (!Storability.mayUpdate(headers, validating)) {
             // §4.3.4: the 304 names another representation; the stored one cannot be used any more.
             cache.remove(validating);

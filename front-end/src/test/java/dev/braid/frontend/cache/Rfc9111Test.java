@@ -422,6 +422,30 @@ class Rfc9111Test {
         assertEquals(CacheResult.HIT, h.get("/a").result());
     }
 
+    /**
+     * A 304 without validators to a validation built from one stored response's ETag: §4.3.4
+     * identifies nothing to update, so nothing is; the 304 still confirms that response for the
+     * waiting request, which is answered from it instead of going to the origin again.
+     */
+    @Test
+    void s4_3_4_304WithoutValidatorsConfirmsTheStoredResponseWithoutUpdatingIt() {
+        origin(200, "body", "Cache-Control", "max-age=1, must-revalidate", "ETag", "\"v1\"", "X-Version", "1");
+        h.get("/a");
+        h.advance(2000);
+        origin(304, "", "X-Version", "2", "Cache-Control", "max-age=100");
+        int before = h.originRequests.size();
+        Answer a = h.get("/a");
+        assertEquals(before + 1, h.originRequests.size(), "one validation, no second request");
+        assertEquals("\"v1\"", h.lastOriginRequest().headers().get("If-None-Match"));
+        assertEquals(200, a.status());
+        assertEquals("body", a.body());
+        assertEquals(CacheResult.REVALIDATED, a.result());
+        assertEquals("1", a.header("X-Version"), "nothing identified for update (§4.3.4)");
+        origin(304, "");
+        h.get("/a");
+        assertEquals(before + 2, h.originRequests.size(), "still stale: the next request validates again");
+    }
+
     @Test
     void s4_3_4_304WithAnotherStrongValidatorUpdatesNothing() {
         origin(200, "v1", "Cache-Control", "max-age=1", "ETag", "\"1\"", "X-Version", "1");
