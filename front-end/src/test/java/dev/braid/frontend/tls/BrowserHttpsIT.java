@@ -87,18 +87,7 @@ class BrowserHttpsIT {
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            if (sites != null) {
-                sites.close();
-            }
-        } finally {
-            if (shopOrigin != null) {
-                shopOrigin.close();
-            }
-            if (blogOrigin != null) {
-                blogOrigin.close();
-            }
-        }
+        HttpsSites.close(sites, shopOrigin, blogOrigin);
     }
 
     @Test

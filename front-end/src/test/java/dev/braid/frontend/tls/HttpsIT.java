@@ -83,13 +83,7 @@ class HttpsIT {
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            if (sites != null) {
-                sites.close();
-            }
-        } finally {
-            origin.stop(0);
-        }
+        HttpsSites.close(sites, () -> origin.stop(0));
     }
 
     private HttpClient client(HttpClient.Version version) throws Exception {

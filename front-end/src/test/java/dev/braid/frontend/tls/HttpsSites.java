@@ -159,4 +159,19 @@ final class HttpsSites implements AutoCloseable {
         }
         resources.clear();
     }
+
+    /** Closes {@code sites} (null when it never started), then each of {@code origins}, whichever of them fails. */
+    static void close(HttpsSites sites, AutoCloseable... origins) throws Exception {
+        try {
+            if (sites != null) {
+                sites.close();
+            }
+        } finally {
+            for (AutoCloseable o : origins) {
+                if (o != null) {
+                    o.close();
+                }
+            }
+        }
+    }
 }
