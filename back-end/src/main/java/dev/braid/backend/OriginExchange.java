@@ -95,6 +95,8 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
     private boolean reusedConnection;
     /** The request already went again after a kept-alive connection closed under it. */
     private boolean staleRetried;
+    /** The next connection is a new one, not an idle one from the pool. */
+    private boolean freshConnection;
     private boolean requestComplete;
     private boolean responseStarted;
     private boolean originKeepAlive;
@@ -234,7 +236,8 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             return;
         }
         target = assignedTarget;
-        Future<Channel> f = backEnd.pool().acquire(loop, target);
+        Future<Channel> f = backEnd.pool().acquire(loop, target, freshConnection);
+        freshConnection = false;
         if (f.isDone()) {
             connected(f, assignedTarget);
         } else {
@@ -388,7 +391,9 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             staleRetried = true;
             log.debug("stream {}: {} on a reused connection; sending the request again", stream.id(), reason);
             backEnd.metrics().retry(target.site, "stale_connection");
-            restoreFromReplay();
+            // The copies stay kept: should the origin itself be gone, the retry on another origin still has them.
+            restoreFromReplay(true);
+            freshConnection = true;
             assigned(ticket, target);
             return;
         }
@@ -410,7 +415,7 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
             attempts++;
             firstFailure = reason;
             if (outcome != SiteDispatcher.Outcome.CONNECT_FAILED) {
-                restoreFromReplay();
+                restoreFromReplay(false);
             }
             target = null;
             dispatcher.retry(ticket, outcome, reason);
@@ -426,10 +431,20 @@ final class OriginExchange implements TmpStreamHandler, SiteDispatcher.Client {
         fail(502, why, 0);
     }
 
-    /** Puts the kept copy of the request back in front of what has not been written yet (only credit, by then). */
-    private void restoreFromReplay() {
+    /**
+     * Puts the kept copy of the request back in front of what has not been written yet (only
+     * credit, by then); with {@code keep}, duplicates of it, the copy staying kept for another retry.
+     */
+    private void restoreFromReplay(boolean keep) {
         List<Object> copies = replay;
-        replay = null;
+        if (keep) {
+            copies = new ArrayList<>(replay.size());
+            for (Object o : replay) {
+                copies.add(o instanceof io.netty.buffer.ByteBufHolder h ? h.retainedDuplicate() : o);
+            }
+        } else {
+            replay = null;
+        }
         ArrayDeque<Object> rest = new ArrayDeque<>(toOrigin);
         toOrigin.clear();
         toOrigin.addAll(copies);

@@ -76,13 +76,21 @@ final class OriginPool {
 
     /** An idle connection to {@code target} on {@code loop}, or a new one (TLS handshake done). Call on {@code loop}. */
     Future<Channel> acquire(EventLoop loop, OriginTarget target) {
+        return acquire(loop, target, false);
+    }
+
+    /**
+     * {@link #acquire(EventLoop, OriginTarget)}; with {@code fresh}, a new connection, never an idle
+     * one: after one closed under a request, the others to that origin may be as stale.
+     */
+    Future<Channel> acquire(EventLoop loop, OriginTarget target, boolean fresh) {
         Promise<Channel> promise = loop.newPromise();
-        tryAcquire(loop, target, promise);
+        tryAcquire(loop, target, promise, fresh);
         return promise;
     }
 
-    private void tryAcquire(EventLoop loop, OriginTarget target, Promise<Channel> promise) {
-        ArrayDeque<Channel> local = idleHere.get().get(target);
+    private void tryAcquire(EventLoop loop, OriginTarget target, Promise<Channel> promise, boolean fresh) {
+        ArrayDeque<Channel> local = fresh ? null : idleHere.get().get(target);
         while (local != null && !local.isEmpty()) {
             Channel ch = local.pollLast();
             if (target.idle.remove(ch) && ch.isActive()) {
@@ -102,7 +110,7 @@ final class OriginPool {
             }
         }
         // At the limit: wait for a slot, and free one held idle on another loop.
-        target.waiters.add(new AbstractMap.SimpleImmutableEntry<>(loop, () -> tryAcquire(loop, target, promise)));
+        target.waiters.add(new AbstractMap.SimpleImmutableEntry<>(loop, () -> tryAcquire(loop, target, promise, fresh)));
         if (target.open.get() < target.maxConnections) {
             wakeWaiter(target);
         }
