@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The front-end's plain HTTP listening sockets. Where the transport allows it (io_uring, epoll),
+ * The front-end's listening sockets, plain HTTP and HTTPS alike. Where the transport allows it (io_uring, epoll),
  * every event loop has a listening socket of its own on the same address ({@code SO_REUSEPORT}):
  * the kernel spreads new connections among them, and a connection is accepted, set up and served
  * by one loop, with no hand-over from an accepting loop to another. So a connection's first
@@ -31,7 +31,7 @@ import java.util.List;
  * probe bind without it first makes a second front-end on a taken address fail as with one
  * socket ("address already in use").
  */
-final class Listeners implements AutoCloseable {
+public final class Listeners implements AutoCloseable {
 
     private final List<Channel> channels;
     private final boolean perLoop;
@@ -45,7 +45,7 @@ final class Listeners implements AutoCloseable {
      * Binds {@code address} (port 0: an ephemeral port, the same for every socket) and hands each
      * accepted connection to {@code child} on the loop that accepted it.
      */
-    static Listeners bind(EventLoops loops, InetSocketAddress address, ChannelHandler child) {
+    public static Listeners bind(EventLoops loops, InetSocketAddress address, ChannelHandler child) {
         List<EventLoop> each = new ArrayList<>();
         for (EventExecutor e : loops.group()) {
             each.add((EventLoop) e);
@@ -105,12 +105,12 @@ final class Listeners implements AutoCloseable {
     }
 
     /** The address the sockets listen on. */
-    InetSocketAddress localAddress() {
+    public InetSocketAddress localAddress() {
         return (InetSocketAddress) channels.get(0).localAddress();
     }
 
     /** How many sockets, for the start-up log line. */
-    String describe() {
+    public String describe() {
         return perLoop ? channels.size() + " listening sockets, one per event loop" : "one listening socket";
     }
 

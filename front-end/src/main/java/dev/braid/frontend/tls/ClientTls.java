@@ -7,15 +7,11 @@ import dev.braid.managers.config.HttpsSettings;
 import dev.braid.runtime.EventLoops;
 import dev.braid.runtime.Metrics;
 import dev.braid.runtime.StrictHttp;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -94,7 +90,7 @@ public final class ClientTls implements AutoCloseable {
     private final ChannelGroup clients;
     private final Metrics.Counter handshakes;
     private final ScheduledExecutorService reloader;
-    private final Channel server;
+    private final dev.braid.frontend.Listeners listeners;
 
     private ClientTls(EventLoops loops, BraidConfig config, String frontEnd, InetSocketAddress listen,
                       Supplier<ChannelHandler> gateway, ChannelGroup clients, Metrics metrics) {
@@ -114,26 +110,18 @@ public final class ClientTls implements AutoCloseable {
                             at.getEpochSecond() + 0.0));
                     return m;
                 }, "certificate");
-        this.server = new ServerBootstrap()
-                .group(loops.group())
-                .channel(loops.transport().serverSocketChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ClientTls.this.clients.add(ch);
-                        ch.pipeline().addLast("sni", new SniHandler(certificates, MAX_CLIENT_HELLO_BYTES,
-                                        HANDSHAKE_TIMEOUT.toMillis()))
-                                .addLast("protocol", new ProtocolSwitch())
-                                .addLast("http1", new HttpServerCodec(StrictHttp.decoderConfig()))
-                                .addLast("gateway", ClientTls.this.gateway.get());
-                    }
-                })
-                .bind(listen).syncUninterruptibly().channel();
+        // The same listening sockets as plain HTTP: one per event loop where the transport allows it.
+        this.listeners = dev.braid.frontend.Listeners.bind(loops, listen, new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ClientTls.this.clients.add(ch);
+                ch.pipeline().addLast("sni", new SniHandler(certificates, MAX_CLIENT_HELLO_BYTES,
+                                HANDSHAKE_TIMEOUT.toMillis()))
+                        .addLast("protocol", new ProtocolSwitch())
+                        .addLast("http1", new HttpServerCodec(StrictHttp.decoderConfig()))
+                        .addLast("gateway", ClientTls.this.gateway.get());
+            }
+        });
         this.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "front-end-certificates");
             t.setDaemon(true);
@@ -141,7 +129,8 @@ public final class ClientTls implements AutoCloseable {
         });
         long every = config.pki().reloadCheckSeconds();
         reloader.scheduleWithFixedDelay(this::reload, every, every, TimeUnit.SECONDS);
-        log.info("front-end {}: HTTPS on {} (h2, http/1.1)", frontEnd, server.localAddress());
+        log.info("front-end {}: HTTPS on {} (h2, http/1.1; {})", frontEnd, listeners.localAddress(),
+                listeners.describe());
     }
 
     /**
@@ -164,7 +153,7 @@ public final class ClientTls implements AutoCloseable {
     }
 
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) server.localAddress();
+        return listeners.localAddress();
     }
 
     /**
@@ -197,7 +186,7 @@ public final class ClientTls implements AutoCloseable {
     @Override
     public void close() {
         reloader.shutdownNow();
-        server.close().awaitUninterruptibly();
+        listeners.close();
     }
 
     /**
