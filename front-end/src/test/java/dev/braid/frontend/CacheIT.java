@@ -63,13 +63,7 @@ class CacheIT {
     @AfterEach
     void tearDown() throws Exception {
         slowGate.countDown();
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-        if (origin != null) {
-            origin.stop(0);
-            originThreads.shutdownNow();
-        }
+        LinkedNodes.closeAll(resources, origin, originThreads);
     }
 
     private int count(String path) {

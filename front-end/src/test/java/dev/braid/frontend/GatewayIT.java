@@ -44,12 +44,7 @@ class GatewayIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-        if (origin != null) {
-            origin.stop(0);
-        }
+        LinkedNodes.closeAll(resources, origin, null);
     }
 
     private FrontEnd start(Transport transport) throws IOException {

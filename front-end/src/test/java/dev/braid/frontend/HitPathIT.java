@@ -58,13 +58,7 @@ class HitPathIT {
     @AfterEach
     void tearDown() throws Exception {
         originGate.countDown();
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-        if (origin != null) {
-            origin.stop(0);
-            originThreads.shutdownNow();
-        }
+        LinkedNodes.closeAll(resources, origin, originThreads);
     }
 
     private void start(Transport transport) throws IOException {

@@ -56,4 +56,21 @@ final class LinkedNodes {
         assertTrue(fe.awaitLinks(Duration.ofSeconds(5)), "link fe-1 -> be-1 within 5 s");
         return fe;
     }
+
+    /**
+     * Closes what a test started, newest first, then stops its origin server and the origin's
+     * threads (each may be null: the test may have failed before starting them).
+     */
+    static void closeAll(List<AutoCloseable> resources, com.sun.net.httpserver.HttpServer origin,
+                         java.util.concurrent.ExecutorService originThreads) throws Exception {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            resources.get(i).close();
+        }
+        if (origin != null) {
+            origin.stop(0);
+        }
+        if (originThreads != null) {
+            originThreads.shutdownNow();
+        }
+    }
 }
